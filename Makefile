@@ -1,0 +1,50 @@
+# make lab  : set everything up, then start the lab
+# make test : set everything up, then run the whole test suite
+# make setup: the shared set-up step (a second run does nothing)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the lab runs for real: the browser the workers drive, the web server behind
+# `lab lb --engine nginx`, fonts for rendered pages.
+APT_PACKAGES := chromium nginx-light fonts-dejavu-core sqlite3
+
+.PHONY: setup system lab test lint bench clean
+
+setup: system $(STAMP)
+
+system:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "The lab needs these Debian packages; install them with: sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	cd tests/js && npm install --no-audit --no-fund --silent
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/lab up
+
+test: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python -m bench.sqs_throughput
+
+clean:
+	rm -rf $(VENV) .lab

@@ -1,0 +1,1 @@
+"""Decoupling Lab: chapter 15 of Amazon Web Services in Action on one laptop."""

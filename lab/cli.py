@@ -1,0 +1,83 @@
+"""``lab``: the one command students and teachers type."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+import click
+
+from lab import runtime
+from lab.config import LabConfig
+
+
+class LabGroup(click.Group):
+    """Prints ``LabError`` as one line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except runtime.LabError as exc:
+            click.secho(f"lab: {exc}", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=LabGroup)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Decoupling Lab: load balancers and queues from chapter 15, on this machine."""
+    ctx.obj = LabConfig()
+
+
+@main.command()
+@click.pass_obj
+def up(config: LabConfig) -> None:
+    """Start the local cloud (and everything the lab runs on it)."""
+    health = runtime.start_emulator(config)
+    click.echo(f"local cloud running at {health['endpoint']} (state in {config.state_dir})")
+    click.echo("services: " + ", ".join(health["services"]))
+    click.echo("point any AWS client at it with:  eval $(lab env)")
+
+
+@main.command()
+@click.pass_obj
+def down(config: LabConfig) -> None:
+    """Stop everything `lab up` started. State stays in the state folder."""
+    stopped = runtime.stop(config, "emulator")
+    click.echo("local cloud stopped" if stopped else "local cloud was not running")
+
+
+@main.command()
+@click.pass_obj
+def status(config: LabConfig) -> None:
+    """Say what is running."""
+    health = runtime.emulator_health(config)
+    if not health:
+        click.echo(f"local cloud: not running (expected at {config.endpoint})")
+        sys.exit(3)
+    click.echo(f"local cloud: running at {health['endpoint']}")
+    for name, state in health["services"].items():
+        click.echo(f"  {name:22} {state}")
+
+
+@main.command()
+@click.pass_obj
+def env(config: LabConfig) -> None:
+    """Print the exports a shell needs: eval $(lab env)."""
+    for name, value in config.aws_env().items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+
+
+@main.command()
+@click.option("--yes", is_flag=True, help="do not ask")
+@click.pass_obj
+def reset(config: LabConfig, yes: bool) -> None:
+    """Empty the state folder: queues, messages, buckets, stacks. Restarts what was running."""
+    if not yes:
+        click.confirm(f"Delete everything in {config.state_dir}?", abort=True)
+    was_running = runtime.stop(config, "emulator")
+    runtime.reset_state(config)
+    click.echo(f"emptied {config.state_dir}")
+    if was_running:
+        runtime.start_emulator(config)
+        click.echo("local cloud restarted, empty")

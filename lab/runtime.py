@@ -1,0 +1,142 @@
+"""Starting and stopping the lab's background processes. Each process has a pid file and a log in
+the state folder, so ``lab down`` and ``lab status`` work from any shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from lab.config import LabConfig
+
+
+class LabError(RuntimeError):
+    """Something the user can fix; the CLI prints it without a traceback."""
+
+
+def pid_file(config: LabConfig, name: str) -> Path:
+    return config.state_dir / "run" / f"{name}.pid"
+
+
+def running_pid(config: LabConfig, name: str) -> int | None:
+    path = pid_file(config, name)
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    except PermissionError:
+        return int(path.read_text().strip())
+    return pid
+
+
+def spawn(config: LabConfig, name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
+    """Start ``argv`` in the background in its own session, logging to ``logs/NAME.log``."""
+    config.log_dir.mkdir(parents=True, exist_ok=True)
+    pid_file(config, name).parent.mkdir(parents=True, exist_ok=True)
+    log = open(config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+    )
+    log.close()
+    pid_file(config, name).write_text(str(proc.pid))
+    return proc.pid
+
+
+def stop(config: LabConfig, name: str, timeout: float = 10.0) -> bool:
+    """SIGTERM, then SIGKILL after ``timeout``. True if something was running."""
+    pid = running_pid(config, name)
+    if pid is None:
+        pid_file(config, name).unlink(missing_ok=True)
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            break
+        time.sleep(0.05)
+    else:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    pid_file(config, name).unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def emulator_health(config: LabConfig, timeout: float = 1.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"{config.endpoint}/_lab/health", timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def start_emulator(config: LabConfig, wait: float = 30.0) -> dict:
+    """Start the emulator unless it already answers; return its health document."""
+    health = emulator_health(config)
+    if health:
+        return health
+    argv = [
+        sys.executable,
+        "-m",
+        "emulator",
+        "--host",
+        config.host,
+        "--port",
+        str(config.port),
+        "--state-dir",
+        str(config.state_dir),
+        "--region",
+        config.region,
+    ]
+    pid = spawn(config, "emulator", argv)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        health = emulator_health(config, timeout=0.5)
+        if health:
+            return health
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    log = config.log_dir / "emulator.log"
+    tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
+    raise LabError("the emulator did not start; last lines of its log:\n" + "\n".join(tail))
+
+
+def reset_state(config: LabConfig) -> None:
+    if config.state_dir.exists():
+        shutil.rmtree(config.state_dir)

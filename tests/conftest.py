@@ -1,0 +1,112 @@
+"""Shared fixtures: the emulator as a real server process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EmulatorProcess:
+    """One ``python -m emulator`` process; can be stopped, killed and started again on the same
+    port and state folder, as ``lab down`` / ``lab up`` and a crash would."""
+
+    def __init__(self, state_dir: Path, port: int | None = None) -> None:
+        self.state_dir = state_dir
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log = state_dir.parent / f"emulator-{self.port}.log"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    def start(self) -> EmulatorProcess:
+        argv = [sys.executable, "-m", "emulator", "--port", str(self.port)]
+        argv += ["--state-dir", str(self.state_dir)]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"emulator exited: {self.log.read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.endpoint + "/_lab/health", timeout=0.5).read()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("emulator did not answer within 30 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def client(self, service: str, **config: object):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 0}, read_timeout=60, **config),
+        )
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    """One emulator shared by the tests that do not restart it."""
+    proc = EmulatorProcess(tmp_path_factory.mktemp("shared") / "state").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def fresh_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
+    """An emulator of the test's own, for tests that stop, kill or restart it."""
+    proc = EmulatorProcess(tmp_path / "state").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def aws_env(emulator: EmulatorProcess) -> dict[str, str]:
+    """Environment for child processes (the AWS CLI, node) that reach the shared emulator."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(emulator.env())
+    return env
