@@ -3,6 +3,7 @@ the state folder, so ``lab down`` and ``lab status`` work from any shell."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -61,20 +62,16 @@ def stop(config: LabConfig, name: str, timeout: float = 10.0) -> bool:
     if pid is None:
         pid_file(config, name).unlink(missing_ok=True)
         return False
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _alive(pid):
             break
         time.sleep(0.05)
     else:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     pid_file(config, name).unlink(missing_ok=True)
     return True
 

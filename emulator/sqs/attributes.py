@@ -97,7 +97,9 @@ class AttributeSpec:
 
 SETTABLE: dict[str, AttributeSpec] = {
     "DelaySeconds": AttributeSpec(_int_range(0, 900), "0"),
-    "MaximumMessageSize": AttributeSpec(_int_range(1024, MAX_MESSAGE_BYTES), str(MAX_MESSAGE_BYTES)),
+    "MaximumMessageSize": AttributeSpec(
+        _int_range(1024, MAX_MESSAGE_BYTES), str(MAX_MESSAGE_BYTES)
+    ),
     "MessageRetentionPeriod": AttributeSpec(_int_range(60, 1_209_600), "345600"),
     "ReceiveMessageWaitTimeSeconds": AttributeSpec(_int_range(0, 20), "0"),
     "VisibilityTimeout": AttributeSpec(_int_range(0, 43_200), "30"),

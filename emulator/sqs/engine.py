@@ -101,7 +101,10 @@ class SqsEngine:
         return queue
 
     def create_queue(
-        self, name: str, attributes: dict[str, str] | None = None, tags: dict[str, str] | None = None
+        self,
+        name: str,
+        attributes: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
     ) -> Queue:
         attributes = dict(attributes or {})
         if not isinstance(name, str) or not name:
@@ -218,7 +221,9 @@ class SqsEngine:
             raise invalid_value("RedrivePolicy", policy, "Dead letter target does not exist.")
         if target.fifo != fifo:
             raise invalid_value(
-                "RedrivePolicy", policy, "Dead-letter queue must be same type of queue as the source."
+                "RedrivePolicy",
+                policy,
+                "Dead-letter queue must be same type of queue as the source.",
             )
         allow = target.attributes.get("RedriveAllowPolicy")
         if allow:
@@ -228,7 +233,9 @@ class SqsEngine:
                 permission == "byQueue" and self.arn(name) not in rules.get("sourceQueueArns", [])
             ):
                 raise invalid_value(
-                    "RedrivePolicy", policy, "The dead-letter queue does not allow this source queue."
+                    "RedrivePolicy",
+                    policy,
+                    "The dead-letter queue does not allow this source queue.",
                 )
 
     def dead_letter_sources(self, name: str) -> list[str]:
@@ -286,7 +293,10 @@ class SqsEngine:
         delay = self._delay(queue, request.delay_seconds)
         group_id, dedup_id = self._fifo_ids(queue, request, body)
         if queue.fifo:
-            key = (group_id if queue.attributes["DeduplicationScope"] == "messageGroup" else "", dedup_id)
+            key = (
+                group_id if queue.attributes["DeduplicationScope"] == "messageGroup" else "",
+                dedup_id,
+            )
             self._expire_dedup(queue, now)
             seen = queue.dedup.get(key)
             if seen is not None:
@@ -345,7 +355,9 @@ class SqsEngine:
             raise invalid_value("DelaySeconds", requested, "Must be between 0 and 900.")
         return requested
 
-    def _fifo_ids(self, queue: Queue, request: SendRequest, body: str) -> tuple[str | None, str | None]:
+    def _fifo_ids(
+        self, queue: Queue, request: SendRequest, body: str
+    ) -> tuple[str | None, str | None]:
         for label, value in (
             ("MessageGroupId", request.group_id),
             ("MessageDeduplicationId", request.dedup_id),

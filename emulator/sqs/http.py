@@ -53,11 +53,15 @@ class SqsHttp:
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError:
-                    raise SqsError("MalformedQueryString", "The request body is not UTF-8.") from None
+                    raise SqsError(
+                        "MalformedQueryString", "The request body is not UTF-8."
+                    ) from None
                 form.update(parse_qsl(text, keep_blank_values=True))
             action, params = wire_query.decode(form, request.path)
             reply = await self.service.call(action, params, self.base_url(request))
         except SqsError as error:
             status, body = wire_query.encode_error(error, request_id)
             return web.Response(status=status, body=body, content_type="text/xml")
-        return web.Response(body=wire_query.encode(action, reply, request_id), content_type="text/xml")
+        return web.Response(
+            body=wire_query.encode(action, reply, request_id), content_type="text/xml"
+        )

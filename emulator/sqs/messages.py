@@ -31,9 +31,13 @@ class AttributeValue:
 
 def check_body(body: object) -> str:
     if not isinstance(body, str):
-        raise invalid_value("MessageBody", type(body).__name__, "The message body must be a string.")
+        raise invalid_value(
+            "MessageBody", type(body).__name__, "The message body must be a string."
+        )
     if body == "":
-        raise invalid_value("MessageBody", "(empty)", "The message body must be at least 1 character.")
+        raise invalid_value(
+            "MessageBody", "(empty)", "The message body must be at least 1 character."
+        )
     bad = _INVALID_CHARS.search(body)
     if bad:
         raise SqsError(
@@ -48,14 +52,20 @@ def check_body(body: object) -> str:
 def check_attributes(attributes: dict[str, AttributeValue], *, system: bool = False) -> None:
     if len(attributes) > MAX_ATTRIBUTES:
         raise invalid_value(
-            "MessageAttributes", len(attributes), f"At most {MAX_ATTRIBUTES} attributes per message."
+            "MessageAttributes",
+            len(attributes),
+            f"At most {MAX_ATTRIBUTES} attributes per message.",
         )
     for name, value in attributes.items():
         if system:
             if name != "AWSTraceHeader":
-                raise invalid_value("MessageSystemAttributes", name, "Only AWSTraceHeader is allowed.")
+                raise invalid_value(
+                    "MessageSystemAttributes", name, "Only AWSTraceHeader is allowed."
+                )
             if value.data_type != "String":
-                raise invalid_value("MessageSystemAttributes", name, "AWSTraceHeader must be String.")
+                raise invalid_value(
+                    "MessageSystemAttributes", name, "AWSTraceHeader must be String."
+                )
         elif (
             not _ATTRIBUTE_NAME.match(name)
             or name.lower().startswith(("aws.", "amazon."))

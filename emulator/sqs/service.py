@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -99,12 +100,16 @@ def _message_attributes(params: Params, name: str) -> dict[str, AttributeValue]:
             try:
                 binary = base64.b64decode(binary, validate=True)
             except (binascii.Error, ValueError):
-                raise invalid_value(f"{name}.{key}.BinaryValue", "...", "Not valid base64.") from None
+                raise invalid_value(
+                    f"{name}.{key}.BinaryValue", "...", "Not valid base64."
+                ) from None
         string = value.get("StringValue")
         if string is not None and not isinstance(string, str):
             raise invalid_value(f"{name}.{key}.StringValue", string, "Must be a string.")
         if value.get("StringListValues") or value.get("BinaryListValues"):
-            raise SqsError("UnsupportedOperation", "StringListValues and BinaryListValues are not implemented.")
+            raise SqsError(
+                "UnsupportedOperation", "StringListValues and BinaryListValues are not implemented."
+            )
         out[key] = AttributeValue(data_type, string, binary)
     return out
 
@@ -148,7 +153,12 @@ def _entries(params: Params, label: str) -> list[Params]:
 
 
 def _failure(entry_id: str, error: SqsError) -> Reply:
-    return {"Id": entry_id, "SenderFault": error.sender_fault, "Code": error.shape, "Message": error.message}
+    return {
+        "Id": entry_id,
+        "SenderFault": error.sender_fault,
+        "Code": error.shape,
+        "Message": error.message,
+    }
 
 
 class SqsService:
@@ -319,7 +329,8 @@ class SqsService:
         if total > MAX_BATCH_BYTES:
             raise SqsError(
                 "BatchRequestTooLong",
-                f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. You have sent {total} bytes.",
+                f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
+                f"You have sent {total} bytes.",
             )
         successful, failed = [], []
         for entry in entries:
@@ -352,7 +363,9 @@ class SqsService:
             if deliveries or now >= deadline:
                 break
             wake = self.engine.next_change_at(name)
-            await self._wait_ready(name, min(deadline, wake if wake is not None else deadline) - now)
+            await self._wait_ready(
+                name, min(deadline, wake if wake is not None else deadline) - now
+            )
         if not deliveries:
             return {}
         return {"Messages": [self._message_reply(d, system, wanted) for d in deliveries]}
@@ -393,7 +406,9 @@ class SqsService:
                 prefixes = tuple(w[:-1] for w in wanted if w.endswith(".*"))
                 exact = set(wanted)
                 selected = {
-                    k: v for k, v in m.attributes.items() if k in exact or (prefixes and k.startswith(prefixes))
+                    k: v
+                    for k, v in m.attributes.items()
+                    if k in exact or (prefixes and k.startswith(prefixes))
                 }
             if selected:
                 reply["MD5OfMessageAttributes"] = md5_of_attributes(selected)
@@ -450,7 +465,5 @@ class SqsService:
 
     async def _wait_ready(self, name: str, timeout: float) -> None:
         event = self._ready_events.setdefault(name, asyncio.Event())
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), max(timeout, 0.001))
-        except TimeoutError:
-            pass

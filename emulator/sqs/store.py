@@ -140,7 +140,8 @@ class SqliteStore:
 
     def save_deliveries(self, queue: str, messages: list[Message]) -> None:
         self.db.executemany(
-            "UPDATE messages SET receive_count=?, first_receive_at=? WHERE queue=? AND message_id=?",
+            "UPDATE messages SET receive_count=?, first_receive_at=? "
+            "WHERE queue=? AND message_id=?",
             [(m.receive_count, m.first_receive_at, queue, m.message_id) for m in messages],
         )
 

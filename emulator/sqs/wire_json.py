@@ -21,7 +21,9 @@ def decode(target: str, body: bytes) -> tuple[str, dict[str, Any]]:
     try:
         params = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise SqsError("SerializationException", f"The request body is not valid JSON: {exc}") from None
+        raise SqsError(
+            "SerializationException", f"The request body is not valid JSON: {exc}"
+        ) from None
     if not isinstance(params, dict):
         raise SqsError("SerializationException", "The request body must be a JSON object.")
     return action, params

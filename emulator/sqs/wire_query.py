@@ -69,7 +69,9 @@ def _indexed(node: Any, name: str) -> list[Any]:
     try:
         keys = sorted(node, key=int)
     except ValueError:
-        raise SqsError("MalformedQueryString", f"{name} must be numbered: {name}.1, {name}.2, ...") from None
+        raise SqsError(
+            "MalformedQueryString", f"{name} must be numbered: {name}.1, {name}.2, ..."
+        ) from None
     return [node[k] for k in keys]
 
 
@@ -94,9 +96,7 @@ def _convert(tree: dict[str, Any]) -> dict[str, Any]:
             params[member] = [_convert(item) if isinstance(item, dict) else item for item in items]
         elif kind == "attrs":
             params[member] = {
-                item.get("Name"): _attr_value(item, key)
-                for item in items
-                if isinstance(item, dict)
+                item.get("Name"): _attr_value(item, key) for item in items if isinstance(item, dict)
             }
         else:
             _, k, v = kind.split(":")
@@ -133,11 +133,16 @@ def _members(reply: dict[str, Any], action: str) -> str:
     out = []
     for key, value in reply.items():
         if key == "Successful":
-            out += [f"<{_SUCCESS_ITEMS[action]}>{_members(v, action)}</{_SUCCESS_ITEMS[action]}>" for v in value]
+            out += [
+                f"<{_SUCCESS_ITEMS[action]}>{_members(v, action)}</{_SUCCESS_ITEMS[action]}>"
+                for v in value
+            ]
         elif key in _LIST_ITEMS and isinstance(value, list):
             item = _LIST_ITEMS[key]
             out += [
-                f"<{item}>{_members(v, action)}</{item}>" if isinstance(v, dict) else _element(item, v)
+                f"<{item}>{_members(v, action)}</{item}>"
+                if isinstance(v, dict)
+                else _element(item, v)
                 for v in value
             ]
         elif key in _MAP_ITEMS and isinstance(value, dict):
@@ -154,7 +159,12 @@ def _members(reply: dict[str, Any], action: str) -> str:
 
 def encode(action: str, reply: dict[str, Any], request_id: str) -> bytes:
     result = f"<{action}Result>{_members(reply, action)}</{action}Result>" if reply else ""
-    if not reply and action in ("ReceiveMessage", "ListQueues", "GetQueueAttributes", "ListQueueTags"):
+    if not reply and action in (
+        "ReceiveMessage",
+        "ListQueues",
+        "GetQueueAttributes",
+        "ListQueueTags",
+    ):
         result = f"<{action}Result/>"
     return (
         f'<?xml version="1.0"?><{action}Response xmlns="{XMLNS}">{result}'
