@@ -1,0 +1,276 @@
+"""The pyppeteer renderer against Debian's Chromium and the local sample pages."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from lab.pages.server import PAGE_BACKGROUND, PROBE_COLOUR, SAMPLE_PAGES, generated_colours
+from lab.runtime import LabError
+from lab.worker import renderer as renderer_module
+from lab.worker.renderer import (
+    BrowserNotFound,
+    BrowserStartError,
+    PyppeteerRenderer,
+    RenderError,
+    RenderTimeout,
+    find_browser,
+    make_renderer,
+)
+from lab.worker.url_policy import PolicyError, UrlPolicy
+
+from . import png
+
+pytestmark = pytest.mark.skipif(
+    not any(os.path.exists(p) for p in ("/usr/bin/chromium",)), reason="needs Debian's chromium"
+)
+
+
+def close_to(
+    actual: tuple[int, int, int], expected: tuple[int, int, int], tolerance: int = 6
+) -> bool:
+    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
+
+
+def test_renders_the_sample_page_with_its_real_pixels(renderer, run, pages) -> None:
+    page = SAMPLE_PAGES["sunrise"]
+    data = run(renderer.render(pages.url(page.path)))
+    assert png.header(data) == (1280, 800)
+    image = png.decode(data)
+    assert close_to(image.pixel(1200, 20), page.band)
+    assert close_to(image.pixel(640, 400), page.block)  # the block's top-left corner
+    assert close_to(image.pixel(1279, 799), page.block)
+    assert close_to(image.pixel(639, 600), PAGE_BACKGROUND)  # just left of the block
+    assert close_to(image.pixel(1000, 399), PAGE_BACKGROUND)  # just above it
+
+
+def test_viewport_size_is_honoured(renderer, run, pages) -> None:
+    data = run(renderer.render(pages.url(SAMPLE_PAGES["ocean"].path), width=800, height=600))
+    assert png.header(data) == (800, 600)
+    image = png.decode(data)
+    assert close_to(image.pixel(10, 10), SAMPLE_PAGES["ocean"].band)
+    assert close_to(image.pixel(700, 500), SAMPLE_PAGES["ocean"].block)
+
+
+def test_hanging_page_gives_up_on_time_and_the_browser_stays_usable(renderer, run, pages) -> None:
+    start = time.monotonic()
+    with pytest.raises(RenderTimeout) as info:
+        run(renderer.render(pages.url("/hang"), timeout=1.5))
+    elapsed = time.monotonic() - start
+    assert 1.4 < elapsed < 1.5 + 2.0, elapsed
+    assert "1.5 s" in info.value.reason
+    launches = renderer.launches
+    image = png.decode(run(renderer.render(pages.url(SAMPLE_PAGES["forest"].path), timeout=10)))
+    assert close_to(image.pixel(1200, 20), SAMPLE_PAGES["forest"].band)
+    assert renderer.launches == launches  # same browser
+
+
+def test_slow_page_within_the_timeout_renders(renderer, run, pages) -> None:
+    data = run(renderer.render(pages.url("/slow?ms=700"), timeout=5))
+    band, _ = generated_colours(700)
+    assert close_to(png.decode(data).pixel(1200, 20), band)
+
+
+def test_parallel_renders_share_one_browser(renderer, run, pages) -> None:
+    async def many() -> tuple[list[bytes], float]:
+        start = time.monotonic()
+        # distinct URLs: Chromium's cache lock queues identical GETs behind each other
+        slow = [renderer.render(pages.url(f"/slow?ms={1000 + i}"), timeout=10) for i in range(3)]
+        shots = await asyncio.gather(*slow)
+        elapsed = time.monotonic() - start
+        fast = [renderer.render(pages.url(f"/sample/{n}"), timeout=10) for n in range(1, 7)]
+        return [*shots, *await asyncio.gather(*fast)], elapsed
+
+    run(renderer.render(pages.url("/sample/0")))  # warm
+    launches = renderer.launches
+    shots, elapsed = run(many())
+    assert elapsed < 2.6, f"3 one-second pages took {elapsed:.1f} s: not rendered in parallel"
+    for n, data in enumerate(shots[3:], start=1):
+        band, block = generated_colours(n)
+        image = png.decode(data)
+        assert close_to(image.pixel(1200, 20), band), n
+        assert close_to(image.pixel(1000, 700), block), n
+    assert renderer.launches == launches
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://metadata.linklocal.test/latest/meta-data/",
+    ],
+)
+def test_refused_urls_never_reach_the_browser(run, pages, url: str) -> None:
+    r = PyppeteerRenderer(resolver=_link_local_resolver)
+    try:
+        with pytest.raises(PolicyError) as info:
+            run(r.render(url))
+        assert info.value.reason
+        assert r.launches == 0 and r.pid is None  # no browser, so certainly no navigation
+    finally:
+        run(r.close())
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Processes still running in Chromium's process group (zombies waiting for init do not
+    count: they hold no memory)."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(entry.name))
+    return alive
+
+
+async def _link_local_resolver(host: str) -> list[str]:
+    return ["169.254.169.254"] if host.endswith("linklocal.test") else ["127.0.0.1"]
+
+
+def test_sub_request_to_a_refused_address_is_blocked(tricky_renderer, run, pages) -> None:
+    before = pages.hits["/probe.css"]
+    # Control: the same stylesheet from an allowed address paints the page.
+    allowed = run(tricky_renderer.render(pages.url(f"/embed?css={pages.url('/probe.css')}")))
+    assert close_to(png.decode(allowed).pixel(600, 600), PROBE_COLOUR)
+    assert pages.hits["/probe.css"] == before + 1
+    # The policy thinks localhost is link-local; the browser would reach the page server.
+    refused = f"http://localhost:{pages.port}/probe.css"
+    data = run(tricky_renderer.render(pages.url(f"/embed?css={refused}")))
+    assert close_to(png.decode(data).pixel(600, 600), PAGE_BACKGROUND)
+    assert pages.hits["/probe.css"] == before + 1
+    assert tricky_renderer.blocked[-1].url == refused
+    assert "link-local" in tricky_renderer.blocked[-1].reason
+    assert not tricky_renderer.blocked[-1].navigation
+
+
+def test_redirect_to_a_refused_address_is_blocked(tricky_renderer, run, pages) -> None:
+    before = pages.hits["/ocean.html"]
+    target = f"http://localhost:{pages.port}/ocean.html"
+    with pytest.raises(PolicyError) as info:
+        run(tricky_renderer.render(pages.url(f"/redirect?to={target}"), timeout=10))
+    assert "redirect" in info.value.reason and "link-local" in info.value.reason
+    assert pages.hits["/ocean.html"] == before
+    # and the renderer carries on
+    data = run(tricky_renderer.render(pages.url(SAMPLE_PAGES["ocean"].path)))
+    assert close_to(png.decode(data).pixel(1200, 20), SAMPLE_PAGES["ocean"].band)
+
+
+def test_page_that_fails_to_load_is_a_render_error(renderer, run) -> None:
+    # Loopback but nobody listens: allowed by the lab policy, fails in the browser.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(RenderError) as info:
+        run(renderer.render(f"http://127.0.0.1:{port}/", timeout=10))
+    assert "ERR_CONNECTION_REFUSED" in info.value.reason
+
+
+def test_strict_policy_refuses_the_local_pages(run, pages) -> None:
+    r = PyppeteerRenderer(policy=UrlPolicy())
+    try:
+        with pytest.raises(PolicyError, match="loopback"):
+            run(r.render(pages.url("/sunrise.html")))
+    finally:
+        run(r.close())
+
+
+def test_a_crashed_browser_is_replaced_on_the_next_render(run, pages) -> None:
+    r = PyppeteerRenderer(parallel=1)
+    try:
+        run(r.render(pages.url("/sunrise.html")))
+        first = r.pid
+        assert first is not None
+        os.killpg(first, signal.SIGKILL)
+        time.sleep(0.2)
+        data = run(r.render(pages.url("/forest.html")))
+        assert close_to(png.decode(data).pixel(1200, 20), SAMPLE_PAGES["forest"].band)
+        assert r.launches == 2 and r.pid != first
+    finally:
+        run(r.close())
+
+
+def test_a_crash_during_a_render_fails_that_render_only(run, pages) -> None:
+    r = PyppeteerRenderer(parallel=1)
+
+    async def crash_soon() -> None:
+        await asyncio.sleep(0.8)
+        os.killpg(r.pid, signal.SIGKILL)
+
+    async def main() -> float:
+        await r.render(pages.url("/sunrise.html"))
+        start = time.monotonic()
+        crasher = asyncio.ensure_future(crash_soon())
+        with pytest.raises(RenderError):
+            await r.render(pages.url("/slow?ms=4000"), timeout=8)
+        await crasher
+        return time.monotonic() - start
+
+    try:
+        elapsed = run(main())
+        assert elapsed < 4, elapsed
+        data = run(r.render(pages.url("/ocean.html")))
+        assert close_to(png.decode(data).pixel(1200, 20), SAMPLE_PAGES["ocean"].band)
+        assert r.launches == 2
+    finally:
+        run(r.close())
+
+
+def test_close_stops_chromium_and_removes_its_profile(run, pages) -> None:
+    r = PyppeteerRenderer(parallel=1)
+    run(r.render(pages.url("/sunrise.html")))
+    chromium = r._chromium
+    assert chromium is not None
+    run(r.close())
+    assert chromium.proc.poll() is not None
+    assert not chromium.profile.exists()
+    assert live_group_members(chromium.proc.pid) == []
+    run(r.close())  # twice is fine
+
+
+def test_missing_browser_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.delenv("LAB_CHROMIUM", raising=False)
+    with pytest.raises(BrowserNotFound, match="apt-get install chromium"):
+        find_browser(candidates=("no-such-chromium",))
+    with pytest.raises(BrowserNotFound, match="apt-get install chromium"):
+        PyppeteerRenderer(executable="/nonexistent/chromium")
+    monkeypatch.setenv("LAB_CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(BrowserNotFound, match="LAB_CHROMIUM"):
+        make_renderer("pyppeteer")
+    assert issubclass(BrowserNotFound, LabError)
+
+
+def test_browser_that_dies_at_start_is_an_error_not_a_hang(run, tmp_path: Path) -> None:
+    fake = tmp_path / "chromium"
+    fake.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    r = PyppeteerRenderer(executable=str(fake))
+    start = time.monotonic()
+    with pytest.raises(BrowserStartError, match="status 3") as info:
+        run(r.render("http://127.0.0.1:9/"))
+    assert "cannot open display" in str(info.value)
+    assert time.monotonic() - start < 5
+
+
+def test_playwright_renderer_without_the_extra_names_it() -> None:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        with pytest.raises(LabError, match=r"decoupling-lab\[playwright\]"):
+            make_renderer("playwright")
+    else:
+        pytest.skip("playwright is installed")
+    with pytest.raises(LabError, match="unknown renderer"):
+        make_renderer("webshot")
+    assert renderer_module.RENDERERS == ("pyppeteer", "playwright")
