@@ -160,10 +160,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="window per scenario")
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--lab-only", action="store_true", help="skip moto (quick checks only)")
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-sqs-"))
     lab_proc, lab_url = start_lab(state)
-    moto_proc, moto_url = start_moto()
+    moto_proc, moto_url = (None, None) if args.lab_only else start_moto()
     try:
         print(
             f"window {args.seconds:g} s per scenario, backlog {args.backlog}, one boto3 client",
@@ -171,9 +172,11 @@ def main() -> None:
         )
         lab = run_side(lab_url, args.seconds, args.backlog)
         print("lab done", flush=True)
-        moto = run_side(moto_url, args.seconds, args.backlog)
+        moto = run_side(moto_url, args.seconds, args.backlog) if moto_url else dict.fromkeys(lab, 0.0)
     finally:
         for proc in (lab_proc, moto_proc):
+            if proc is None:
+                continue
             proc.terminate()
             proc.wait(10)
         shutil.rmtree(state, ignore_errors=True)

@@ -16,8 +16,12 @@ from emulator.config import EmulatorSettings
 def main(argv: list[str] | None = None) -> None:
     defaults = EmulatorSettings()
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
-    parser.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
-    parser.add_argument("--port", type=int, default=defaults.port, help="port (default %(default)s)")
+    parser.add_argument(
+        "--host", default=defaults.host, help="address to bind (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=defaults.port, help="port (default %(default)s)"
+    )
     parser.add_argument("--state-dir", type=Path, default=defaults.state_dir, help="state folder")
     parser.add_argument("--region", default=defaults.region)
     parser.add_argument("--public-host", default=defaults.public_host, help="host in queue URLs")
@@ -31,8 +35,15 @@ def main(argv: list[str] | None = None) -> None:
         public_host=args.public_host,
     )
     emulator = build_emulator(settings)
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:  # uvloop is an optional speed-up; asyncio's loop works the same
+        loop = None
     web.run_app(
         emulator.application(),
+        loop=loop,
         host=settings.host,
         port=settings.port,
         access_log=None,

@@ -11,7 +11,7 @@ from lab.config import LabConfig
 
 
 def client(service: str, config: LabConfig | None = None, **kwargs: Any) -> Any:
-    config = config or LabConfig()
+    config = config or LabConfig.from_env()
     return boto3.client(
         service,
         endpoint_url=config.endpoint,

@@ -8,13 +8,13 @@ import sys
 import click
 
 from lab import runtime
-from lab.config import LabConfig
+from lab.config import ConfigError, LabConfig
 
 
 class LabGroup(click.Group):
     """Prints ``LabError`` as one line instead of a traceback."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except runtime.LabError as exc:
@@ -26,7 +26,10 @@ class LabGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Decoupling Lab: load balancers and queues from chapter 15, on this machine."""
-    ctx.obj = LabConfig()
+    try:
+        ctx.obj = LabConfig.from_env()
+    except ConfigError as exc:
+        raise runtime.LabError(str(exc)) from None
 
 
 @main.command()

@@ -4,26 +4,51 @@ the CLI, the TUI, notebooks and tests agree on where the local cloud is."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+class ConfigError(ValueError):
+    """A ``LAB_*`` setting that cannot be used; the message names it."""
 
 
 @dataclass(frozen=True)
 class LabConfig:
-    host: str = field(default_factory=lambda: _env("LAB_HOST", "127.0.0.1"))
-    port: int = field(default_factory=lambda: int(_env("LAB_PORT", "4566")))
-    state_dir: Path = field(
-        default_factory=lambda: Path(_env("LAB_STATE_DIR", str(REPO_ROOT / ".lab"))).resolve()
-    )
-    region: str = field(default_factory=lambda: _env("LAB_REGION", "us-east-1"))
+    host: str = "127.0.0.1"
+    port: int = 4566
+    state_dir: Path = REPO_ROOT / ".lab"
+    region: str = "us-east-1"
     access_key: str = "test"
     secret_key: str = "test"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LabConfig:
+        """Defaults, overridden by ``LAB_<FIELD>`` variables (``LAB_PORT=4567``)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = environ.get(f"LAB_{field.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(getattr(cls, field.name))
+            try:
+                if kind is int:
+                    values[field.name] = int(raw)
+                elif issubclass(kind, Path):
+                    values[field.name] = Path(raw).resolve()
+                else:
+                    values[field.name] = raw
+            except ValueError:
+                raise ConfigError(
+                    f"LAB_{field.name.upper()}={raw!r} is not a valid {kind.__name__}"
+                ) from None
+        config = cls(**values)  # type: ignore[arg-type]
+        if not 1 <= config.port <= 65535:
+            raise ConfigError(f"LAB_PORT={config.port} is not a port number (1-65535)")
+        return config
 
     @property
     def endpoint(self) -> str:
