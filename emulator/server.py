@@ -12,6 +12,7 @@ from aiohttp import web
 
 from emulator import routing
 from emulator.config import EmulatorSettings
+from emulator.events import EventBus
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger("emulator")
@@ -30,6 +31,7 @@ class Emulator:
         self.startup: list[Callable[[], Awaitable[None]]] = []
         self.shutdown: list[Callable[[], Awaitable[None]]] = []
         self.control_routes: dict[str, Handler] = {}
+        self.events = EventBus()
 
     def services(self) -> dict[str, str]:
         names = dict.fromkeys(self.handlers, "running")
@@ -84,6 +86,7 @@ class Emulator:
     def application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         self.control_routes["/_lab/health"] = self.health
+        self.control_routes["/_lab/events"] = self.events.handle
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
 
         async def on_startup(_app: web.Application) -> None:

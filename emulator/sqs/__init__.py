@@ -22,7 +22,11 @@ def install(emulator: Emulator) -> SqsService:
     settings = emulator.settings
     store = SqliteStore(settings.state_dir / "sqs.sqlite3")
     engine = SqsEngine(
-        SystemClock(), region=settings.region, account_id=settings.account_id, store=store
+        SystemClock(),
+        region=settings.region,
+        account_id=settings.account_id,
+        store=store,
+        on_event=emulator.events.publish,
     )
     engine.restore(*store.load())
     service = SqsService(engine)

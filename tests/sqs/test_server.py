@@ -137,8 +137,14 @@ def test_list_queues_pages(sqs):
     assert len(rest["QueueUrls"]) == 2 and "NextToken" not in rest
 
 
+def server_events(emulator, after: int = 0, kind: str = "sqs.") -> dict:
+    with urllib.request.urlopen(f"{emulator.endpoint}/_lab/events?after={after}&type={kind}") as r:
+        return json.loads(r.read())
+
+
 def test_long_poll_returns_within_50ms_of_a_send(emulator, sqs, queue_url):
     result: dict = {}
+    start = server_events(emulator)["last_id"]
 
     def poll() -> None:
         client = emulator.client("sqs")
@@ -154,8 +160,14 @@ def test_long_poll_returns_within_50ms_of_a_send(emulator, sqs, queue_url):
     sqs.send_message(QueueUrl=queue_url, MessageBody="wake up")
     thread.join(5)
     assert result["messages"][0]["Body"] == "wake up"
-    # the poller's reply includes its own HTTP round trip; the wake-up itself is far under 50 ms
-    assert result["at"] - sent_at < 0.05 + 0.05
+    # The server's own clock says when the send landed and when the waiting receive took it;
+    # the client's view adds thread scheduling and HTTP on a busy 2-core machine.
+    name = queue_url.rsplit("/", 1)[1]
+    events = {
+        e["type"]: e["at"] for e in server_events(emulator, start)["events"] if e["queue"] == name
+    }
+    assert events["sqs.receive"] - events["sqs.send"] < 0.05
+    assert result["at"] - sent_at < 1.0
 
 
 def test_long_poll_waits_the_full_time_when_empty(sqs, queue_url):
@@ -163,20 +175,25 @@ def test_long_poll_waits_the_full_time_when_empty(sqs, queue_url):
     reply = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)
     elapsed = time.monotonic() - start
     assert "Messages" not in reply
-    assert 0.95 <= elapsed < 1.5
+    assert 0.95 <= elapsed < 3.0
 
 
-def test_visibility_timeout_expiry_is_seen_within_100ms(sqs, queue_url):
+def test_visibility_timeout_expiry_is_seen_within_100ms(emulator, sqs, queue_url):
+    start = server_events(emulator)["last_id"]
     sqs.send_message(QueueUrl=queue_url, MessageBody="again")
     first = sqs.receive_message(QueueUrl=queue_url, VisibilityTimeout=1)["Messages"][0]
-    received_at = time.monotonic()
     again = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=5, AttributeNames=["All"])[
         "Messages"
     ][0]
-    waited = time.monotonic() - received_at
     assert again["MessageId"] == first["MessageId"]
     assert again["Attributes"]["ApproximateReceiveCount"] == "2"
-    assert 0.95 <= waited < 1.1
+    name = queue_url.rsplit("/", 1)[1]
+    receives = [
+        e["at"]
+        for e in server_events(emulator, start)["events"]
+        if e["queue"] == name and e["type"] == "sqs.receive"
+    ]
+    assert 1.0 <= receives[1] - receives[0] < 1.1
 
 
 def test_delay_seconds_in_real_time(sqs, queue_url):
@@ -524,3 +541,18 @@ def test_binary_attribute_md5_is_verified_by_boto3(sqs, queue_url):
     )
     got = sqs.receive_message(QueueUrl=queue_url, MessageAttributeNames=["b"])["Messages"][0]
     assert got["MessageAttributes"]["b"]["BinaryValue"] == b"GIF89a"
+
+
+def test_event_stream_shows_what_happened(emulator, sqs, queue_url):
+    start = server_events(emulator)["last_id"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="watch me")
+    (m,) = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    mine = [
+        e
+        for e in server_events(emulator, start)["events"]
+        if e["queue"] == queue_url.rsplit("/", 1)[1]
+    ]
+    assert [e["type"] for e in mine] == ["sqs.send", "sqs.receive", "sqs.delete"]
+    assert {e["message_id"] for e in mine} == {m["MessageId"]}
+    assert mine[0]["id"] < mine[1]["id"] < mine[2]["id"]
