@@ -8,6 +8,7 @@ and ``at`` (epoch seconds); the bus adds ``id``, increasing from 1."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from typing import Any
 
@@ -41,10 +42,8 @@ class EventBus:
 
     async def wait(self, timeout: float) -> None:
         self._changed.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout)
-        except TimeoutError:
-            pass
 
     async def handle(self, request: web.Request) -> web.Response:
         """``after`` (id), ``limit`` (≤ 10000), ``type`` (prefix), ``wait`` (seconds ≤ 20)."""
