@@ -24,7 +24,7 @@ class WsgiRunner:
         self.server_port = server_port
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moto")
 
-    def run_sync(self, fn: Callable[..., Any], *args: Any) -> "asyncio.Future[Any]":
+    def run_sync(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run ``fn`` on moto's thread (for snapshots and reads of moto state)."""
         return asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 

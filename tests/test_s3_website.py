@@ -1,0 +1,391 @@
+"""The S3 website endpoint (http://BUCKET.s3-website.localhost:PORT), as a browser sees it.
+
+Python's resolver may not resolve ``*.localhost``, so requests go to 127.0.0.1 with the website
+Host header, exactly what a browser sends; one test drives real headless Chromium by name."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import EmulatorProcess
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class Page:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def fetch(
+    emulator: EmulatorProcess,
+    bucket: str,
+    path: str = "/",
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    host_form: str = "s3-website",
+) -> Page:
+    conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
+    try:
+        all_headers = {"Host": f"{bucket}.{host_form}.localhost:{emulator.port}", **(headers or {})}
+        conn.request(method, path, headers=all_headers)
+        response = conn.getresponse()
+        return Page(response.status, response.headers, response.read())
+    finally:
+        conn.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def site(emulator: EmulatorProcess) -> str:
+    """A bucket set up like the chapter's, plus the odd cases a student runs into."""
+    s3 = emulator.client("s3")
+    bucket = unique("site")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_website(
+        Bucket=bucket,
+        WebsiteConfiguration={
+            "IndexDocument": {"Suffix": "index.html"},
+            "ErrorDocument": {"Key": "error.html"},
+            "RoutingRules": [
+                {
+                    "Condition": {"KeyPrefixEquals": "docs/"},
+                    "Redirect": {"ReplaceKeyPrefixWith": "documents/"},
+                },
+                {
+                    "Condition": {"HttpErrorCodeReturnedEquals": "404", "KeyPrefixEquals": "old/"},
+                    "Redirect": {"HostName": "example.com", "HttpRedirectCode": "307"},
+                },
+            ],
+        },
+    )
+
+    def put(key: str, body: bytes, content_type: str, public: bool = True, **extra: str) -> None:
+        acl = {"ACL": "public-read"} if public else {}
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **acl, **extra)
+
+    put("index.html", b"<h1>home page</h1>", "text/html")
+    put("error.html", b"<h1>custom error page</h1>", "text/html")
+    put("style.css", b"body{color:red}", "text/css", CacheControl="max-age=60")
+    put("shot.png", b"\x89PNG\r\n\x1a\nfake", "image/png")
+    put("photos/index.html", b"<h1>photo album</h1>", "text/html")
+    put("fotos/\u00fcber.html", "<p>\u00fcber</p>".encode(), "text/html; charset=utf-8")
+    put("private.html", b"<h1>top secret</h1>", "text/html", public=False)
+    put("moved.html", b"", "text/html", WebsiteRedirectLocation="/index.html")
+    return bucket
+
+
+def test_root_serves_the_index_document(emulator, site):
+    page = fetch(emulator, site, "/")
+    assert page.status == 200
+    assert page.body == b"<h1>home page</h1>"
+    assert page.headers["Content-Type"] == "text/html"
+    assert page.headers["ETag"].startswith('"')
+
+
+def test_objects_keep_their_stored_content_type_and_headers(emulator, site):
+    css = fetch(emulator, site, "/style.css")
+    assert (css.status, css.headers["Content-Type"], css.body) == (
+        200,
+        "text/css",
+        b"body{color:red}",
+    )
+    assert css.headers["Cache-Control"] == "max-age=60"
+    png = fetch(emulator, site, "/shot.png")
+    assert png.headers["Content-Type"] == "image/png"
+    assert png.body == b"\x89PNG\r\n\x1a\nfake"
+
+
+def test_folder_with_slash_serves_its_index_and_without_slash_redirects(emulator, site):
+    folder = fetch(emulator, site, "/photos/")
+    assert (folder.status, folder.body) == (200, b"<h1>photo album</h1>")
+    redirect = fetch(emulator, site, "/photos")
+    assert redirect.status == 302
+    assert redirect.headers["Location"] == "/photos/"
+
+
+def test_missing_key_gets_the_error_document_with_status_404(emulator, site):
+    page = fetch(emulator, site, "/no/such/page.html")
+    assert page.status == 404
+    assert page.body == b"<h1>custom error page</h1>"
+    assert page.headers["Content-Type"] == "text/html"
+
+
+def test_private_object_is_refused_with_403_and_never_shown(emulator, site):
+    page = fetch(emulator, site, "/private.html")
+    assert page.status == 403
+    assert b"top secret" not in page.body
+    assert page.body == b"<h1>custom error page</h1>"
+
+
+def test_percent_encoded_unicode_keys_are_served(emulator, site):
+    page = fetch(emulator, site, "/fotos/%C3%BCber.html")
+    assert page.status == 200
+    assert page.text == "<p>\u00fcber</p>"
+
+
+def test_head_gives_the_headers_of_get_without_a_body(emulator, site):
+    page = fetch(emulator, site, "/shot.png", method="HEAD")
+    assert page.status == 200
+    assert page.body == b""
+    assert page.headers["Content-Type"] == "image/png"
+    assert page.headers["Content-Length"] == str(len(b"\x89PNG\r\n\x1a\nfake"))
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_methods_other_than_get_and_head_are_405_and_change_nothing(emulator, site, method):
+    page = fetch(emulator, site, "/index.html", method=method)
+    assert page.status == 405
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "<Error>" not in page.text and "MethodNotAllowed" in page.text
+    assert fetch(emulator, site, "/index.html").body == b"<h1>home page</h1>"
+
+
+def test_website_redirect_location_metadata_is_a_301(emulator, site):
+    page = fetch(emulator, site, "/moved.html")
+    assert page.status == 301
+    assert page.headers["Location"] == "/index.html"
+
+
+def test_conditional_get_with_matching_etag_is_304_without_body(emulator, site):
+    first = fetch(emulator, site, "/style.css")
+    etag = first.headers["ETag"]
+    again = fetch(emulator, site, "/style.css", headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert again.body == b""
+    changed = fetch(emulator, site, "/style.css", headers={"If-None-Match": '"other"'})
+    assert changed.status == 200
+    later = fetch(
+        emulator, site, "/style.css", headers={"If-Modified-Since": first.headers["Last-Modified"]}
+    )
+    assert later.status == 304
+
+
+def test_regional_website_host_names_work(emulator, site):
+    for form in ("s3-website-us-east-1", "s3-website.us-east-1"):
+        page = fetch(emulator, site, "/", host_form=form)
+        assert (page.status, page.body) == (200, b"<h1>home page</h1>"), form
+
+
+def test_routing_rules_redirect_prefixes_and_errors(emulator, site):
+    renamed = fetch(emulator, site, "/docs/guide.html")
+    assert renamed.status == 301
+    assert renamed.headers["Location"].endswith("/documents/guide.html")
+    gone = fetch(emulator, site, "/old/page.html")
+    assert gone.status == 307
+    assert gone.headers["Location"] == "http://example.com/old/page.html"
+
+
+def test_unknown_bucket_is_404_no_such_bucket_in_html(emulator):
+    page = fetch(emulator, unique("nobody"), "/")
+    assert page.status == 404
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "NoSuchBucket" in page.text
+    assert not page.text.lstrip().startswith("<?xml")
+
+
+def test_bucket_without_website_configuration_is_404(emulator):
+    s3 = emulator.client("s3")
+    bucket = unique("plain")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"hi", ACL="public-read")
+    page = fetch(emulator, bucket, "/")
+    assert page.status == 404
+    assert "NoSuchWebsiteConfiguration" in page.text
+
+
+def test_deleting_the_website_configuration_stops_the_site(emulator):
+    s3 = emulator.client("s3")
+    bucket = unique("gone")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"hi", ACL="public-read")
+    s3.put_bucket_website(
+        Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}
+    )
+    assert fetch(emulator, bucket, "/").status == 200
+    s3.delete_bucket_website(Bucket=bucket)
+    assert fetch(emulator, bucket, "/").status == 404
+
+
+def test_without_error_document_s3_explains_the_error_in_html(emulator):
+    s3 = emulator.client("s3")
+    bucket = unique("bare")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_website(
+        Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}
+    )
+    page = fetch(emulator, bucket, "/missing.html")
+    assert page.status == 404
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "NoSuchKey" in page.text and "missing.html" in page.text
+    # The index document itself is missing too: "/" is a 404, not a listing.
+    assert fetch(emulator, bucket, "/").status == 404
+
+
+def test_missing_error_document_is_reported_on_the_error_page(emulator):
+    s3 = emulator.client("s3")
+    bucket = unique("noerr")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_website(
+        Bucket=bucket,
+        WebsiteConfiguration={
+            "IndexDocument": {"Suffix": "index.html"},
+            "ErrorDocument": {"Key": "error.html"},
+        },
+    )
+    page = fetch(emulator, bucket, "/nothing")
+    assert page.status == 404
+    assert "Custom Error Document" in page.text
+
+
+def test_block_public_access_ignore_public_acls_refuses_public_objects(emulator):
+    s3 = emulator.client("s3")
+    bucket = unique("bpa")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_website(
+        Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}
+    )
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"hi", ACL="public-read")
+    assert fetch(emulator, bucket, "/").status == 200
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": False,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    assert fetch(emulator, bucket, "/").status == 403
+    s3.delete_public_access_block(Bucket=bucket)
+    assert fetch(emulator, bucket, "/").status == 200
+
+
+def test_bucket_policy_for_everyone_makes_private_objects_public(emulator):
+    """The 2023+ way of publishing a site: no ACLs, a bucket policy granting s3:GetObject."""
+    s3 = emulator.client("s3")
+    bucket = unique("policy")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_website(
+        Bucket=bucket, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}
+    )
+    s3.put_object(Bucket=bucket, Key="index.html", Body=b"via policy", ContentType="text/html")
+    s3.put_object(Bucket=bucket, Key="internal/notes.html", Body=b"no", ContentType="text/html")
+    assert fetch(emulator, bucket, "/").status == 403
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            },
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/internal/*",
+            },
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    page = fetch(emulator, bucket, "/")
+    assert (page.status, page.body) == (200, b"via policy")
+    assert fetch(emulator, bucket, "/internal/notes.html").status == 403
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": False,
+            "IgnorePublicAcls": False,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    assert fetch(emulator, bucket, "/").status == 403
+
+
+def test_path_traversal_cannot_reach_other_buckets_or_private_objects(emulator, site):
+    s3 = emulator.client("s3")
+    other = unique("other")
+    s3.create_bucket(Bucket=other)
+    s3.put_object(Bucket=other, Key="secret.html", Body=b"other bucket secret", ACL="public-read")
+    for path in (
+        f"/../{other}/secret.html",
+        f"/%2e%2e/{other}/secret.html",
+        "/photos/../private.html",
+        "/photos/%2E%2E/private.html",
+        "/..%2f..%2fetc/passwd",
+    ):
+        page = fetch(emulator, site, path)
+        assert page.status in (403, 404), path
+        assert b"secret" not in page.body, path
+    assert fetch(emulator, site, "/").status == 200
+
+
+def test_very_long_paths_are_refused_and_the_server_keeps_serving(emulator, site):
+    long_key = fetch(emulator, site, "/" + "a" * 2000)
+    assert long_key.status == 400
+    assert long_key.headers["Content-Type"].startswith("text/html")
+    huge = fetch(emulator, site, "/" + "b" * 20000)
+    assert huge.status in (400, 414, 431)
+    assert fetch(emulator, site, "/").status == 200
+
+
+def test_half_closed_and_abandoned_connections_do_not_hurt_the_server(emulator, site):
+    host = f"{site}.s3-website.localhost:{emulator.port}"
+    # A client that sends half a request and vanishes.
+    with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n".encode())
+    # A client that sends a request, closes its sending side, and never reads the answer.
+    with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
+        sock.sendall(f"GET /shot.png HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        sock.shutdown(socket.SHUT_WR)
+    # A client that stalls mid-body of a request with a declared length.
+    with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
+        sock.sendall(f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000\r\n\r\nab".encode())
+        sock.shutdown(socket.SHUT_WR)
+    time.sleep(0.2)
+    assert fetch(emulator, site, "/").status == 200
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
+def test_real_browser_loads_the_site_by_its_website_host_name(emulator, site, tmp_path):
+    """Chromium resolves *.localhost to loopback itself, so this is the URL a student types."""
+    url = f"http://{site}.s3-website.localhost:{emulator.port}/photos/"
+    argv = [
+        shutil.which("chromium") or CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--dump-dom",
+        url,
+    ]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert "<h1>photo album</h1>" in result.stdout, result.stderr[-2000:]
