@@ -89,6 +89,7 @@ def depth(sqs, url: str) -> int:
 
 def top_up(sqs, url: str, backlog: int) -> None:
     missing = backlog - depth(sqs, url)
+    print(f"  filling the backlog: {missing} messages", flush=True)
     while missing > 0:
         n = min(10, missing)
         sqs.send_message_batch(
@@ -171,8 +172,10 @@ def main() -> None:
             flush=True,
         )
         lab = run_side(lab_url, args.seconds, args.backlog)
-        print("lab done", flush=True)
-        moto = run_side(moto_url, args.seconds, args.backlog) if moto_url else dict.fromkeys(lab, 0.0)
+        print(f"lab: {lab}", flush=True)
+        moto = (
+            run_side(moto_url, args.seconds, args.backlog) if moto_url else dict.fromkeys(lab, 0.0)
+        )
     finally:
         for proc in (lab_proc, moto_proc):
             if proc is None:

@@ -7,11 +7,12 @@ from emulator.server import Emulator
 
 
 def build_emulator(settings: EmulatorSettings) -> Emulator:
-    from emulator import moto_bridge, s3web, sqs
+    from emulator import elb, moto_bridge, s3web, sqs
 
     emulator = Emulator(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     runner = moto_bridge.install(emulator)
     sqs.install(emulator)
     s3web.install(emulator, runner)
+    elb.install(emulator, runner)
     return emulator

@@ -9,6 +9,12 @@ import click
 
 from lab import runtime
 from lab.config import ConfigError, LabConfig
+from lab.lb import up as lbup
+from lab.lb.cli import lb
+from lab.url2png import resources as url2png_resources
+from lab.url2png.cli import url2png
+from lab.web.cli import web
+from lab.worker.cli import worker
 
 
 class LabGroup(click.Group):
@@ -36,16 +42,24 @@ def main(ctx: click.Context) -> None:
 @click.pass_obj
 def up(config: LabConfig) -> None:
     """Start the local cloud (and everything the lab runs on it)."""
+    bring_up(config)
+
+
+def bring_up(config: LabConfig) -> None:
+    """The local cloud, then the chapter's resources on it, created through AWS APIs."""
     health = runtime.start_emulator(config)
     click.echo(f"local cloud running at {health['endpoint']} (state in {config.state_dir})")
     click.echo("services: " + ", ".join(health["services"]))
+    click.echo(url2png_resources.summary(url2png_resources.ensure(config)))
     click.echo("point any AWS client at it with:  eval $(lab env)")
+    lbup.bring_up(config, click.echo)
 
 
 @main.command()
 @click.pass_obj
 def down(config: LabConfig) -> None:
     """Stop everything `lab up` started. State stays in the state folder."""
+    lbup.bring_down(config, click.echo)
     stopped = runtime.stop(config, "emulator")
     click.echo("local cloud stopped" if stopped else "local cloud was not running")
 
@@ -78,9 +92,18 @@ def reset(config: LabConfig, yes: bool) -> None:
     """Empty the state folder: queues, messages, buckets, stacks. Restarts what was running."""
     if not yes:
         click.confirm(f"Delete everything in {config.state_dir}?", abort=True)
+    lbup.bring_down(config, click.echo)
     was_running = runtime.stop(config, "emulator")
     runtime.reset_state(config)
     click.echo(f"emptied {config.state_dir}")
     if was_running:
-        runtime.start_emulator(config)
-        click.echo("local cloud restarted, empty")
+        click.echo("starting again, empty:")
+        bring_up(config)
+
+
+main.add_command(web)
+main.add_command(lb)
+
+
+main.add_command(url2png)
+main.add_command(worker)

@@ -13,9 +13,13 @@ MAX_URL_LENGTH = 2048
 
 
 class PoisonMessage(ValueError):
-    def __init__(self, reason: str) -> None:
+    """``job_id`` is set when the body names a usable id although the rest is wrong, so the
+    failure can still be recorded in that job's status."""
+
+    def __init__(self, reason: str, job_id: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.job_id = job_id
 
 
 @dataclass(frozen=True)
@@ -39,16 +43,18 @@ def parse_job(body: str) -> Job:
         ) from None
     if not isinstance(data, dict):
         raise PoisonMessage(f"body is JSON but not an object ({type(data).__name__})")
+    raw_id = data.get("id")
+    hint = raw_id if isinstance(raw_id, str) and ID_PATTERN.fullmatch(raw_id) else None
     missing = [name for name in ("id", "url") if name not in data]
     if missing:
-        raise PoisonMessage("body lacks " + " and ".join(repr(m) for m in missing))
+        raise PoisonMessage("body lacks " + " and ".join(repr(m) for m in missing), hint)
     job_id, url, seq = data["id"], data["url"], data.get("seq")
-    if not isinstance(job_id, str) or not ID_PATTERN.fullmatch(job_id):
+    if hint is None:
         raise PoisonMessage(f"id {job_id!r} is not 1-64 letters, digits, '-' or '_'")
     if not isinstance(url, str) or not url:
-        raise PoisonMessage("url is not a non-empty string")
+        raise PoisonMessage("url is not a non-empty string", hint)
     if len(url) > MAX_URL_LENGTH:
-        raise PoisonMessage(f"url is longer than {MAX_URL_LENGTH} characters")
+        raise PoisonMessage(f"url is longer than {MAX_URL_LENGTH} characters", hint)
     if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
-        raise PoisonMessage(f"seq {seq!r} is not an integer")
+        raise PoisonMessage(f"seq {seq!r} is not an integer", hint)
     return Job(job_id, url, seq)

@@ -114,6 +114,8 @@ class Renderer(Protocol):
         timeout: float = DEFAULT_TIMEOUT,
     ) -> bytes: ...
 
+    async def start(self) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -216,6 +218,11 @@ class PyppeteerRenderer:
 
     # --- public ------------------------------------------------------------------------------
 
+    async def start(self) -> None:
+        """Start the browser now rather than at the first message: a worker that cannot start
+        Chromium should say so when it starts, not fail every job."""
+        await self._ensure_browser()
+
     async def render(
         self,
         url: str,
@@ -288,8 +295,10 @@ class PyppeteerRenderer:
     async def _launch(self) -> _Chromium:
         import pyppeteer
 
-        profile = Path(tempfile.mkdtemp(prefix="lab-chromium-"))
+        _remove_stale_profiles()
+        profile = Path(tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-"))
         argv = [
+            *_die_with_parent(),
             self.executable,
             *CHROMIUM_FLAGS,
             *self.extra_args,
@@ -423,6 +432,27 @@ class PyppeteerRenderer:
             await asyncio.wait_for(tab.page.close(), 3)
 
 
+PROFILE_PREFIX = "lab-chromium-"
+
+
+def _die_with_parent() -> list[str]:
+    """Chromium runs in its own session (so ``close`` can kill its whole group), which also
+    means it would outlive a worker killed with SIGKILL, one orphaned browser per crash. With
+    util-linux's ``setpriv --pdeathsig`` the kernel kills it when the worker dies (its helper
+    processes exit when the browser process goes). No ``preexec_fn``: the worker has threads."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+
+
+def _remove_stale_profiles() -> None:
+    """Profiles of workers that died without closing their browser (the pid is in the name)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{PROFILE_PREFIX}*-*"):
+        pid = path.name[len(PROFILE_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _main_frame_id(page: Any) -> str | None:
     frame = page.mainFrame
     return frame._id if frame is not None else None
@@ -493,6 +523,9 @@ class PlaywrightRenderer:
         self._lock = asyncio.Lock()
         self._pw: Any = None
         self._browser: Any = None
+
+    async def start(self) -> None:
+        await self._ensure_browser()
 
     async def _ensure_browser(self) -> Any:
         async with self._lock:

@@ -151,6 +151,8 @@ class UrlPolicy:
             return target
         if target.address is not None:
             return self.check_address(target.address)
+        if is_localhost_name(target.host):
+            return self._check_resolved(target.host, list(LOCALHOST_ADDRESSES))
         try:
             addresses = list((resolve or system_resolve)(target.host))
         except OSError as exc:
@@ -163,6 +165,8 @@ class UrlPolicy:
             return target
         if target.address is not None:
             return self.check_address(target.address)
+        if is_localhost_name(target.host):
+            return self._check_resolved(target.host, list(LOCALHOST_ADDRESSES))
         try:
             addresses = list(await resolve(target.host))
         except OSError as exc:
@@ -188,6 +192,15 @@ class UrlPolicy:
 LAB_POLICY = UrlPolicy.from_strings(["loopback", "private"])
 # Real AWS: only public addresses.
 STRICT_POLICY = UrlPolicy()
+
+
+# Chromium answers ``localhost`` and ``*.localhost`` itself with loopback, never asking DNS
+# (RFC 6761); the S3 website endpoint of the embedded lab is ``BUCKET.s3-website.localhost``.
+LOCALHOST_ADDRESSES = ("127.0.0.1", "::1")
+
+
+def is_localhost_name(host: str) -> bool:
+    return host == "localhost" or host.endswith(".localhost")
 
 
 def system_resolve(host: str) -> list[str]:

@@ -29,7 +29,8 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     pending = asyncio.all_tasks(loop)
     for task in pending:
         task.cancel()
-    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    if pending:  # gather() of nothing would make a future on another loop
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.close()
 
 
@@ -58,14 +59,22 @@ def renderer(run: Callable[[Any], Any]) -> Iterator[PyppeteerRenderer]:
     run(r.close())
 
 
+TRICKY_HOST = "tricky.test"
+
+
 @pytest.fixture
 def tricky_renderer(run: Callable[[Any], Any]) -> Iterator[PyppeteerRenderer]:
-    """Believes ``localhost`` is link-local: Chromium still reaches the page server there, so
-    a request the guard lets through would show up in the server's hit counter."""
+    """Believes ``tricky.test`` is link-local while Chromium maps it to the page server
+    (``--host-resolver-rules``), so a request the guard lets through would show up in the
+    server's hit counter."""
 
     async def resolver(host: str) -> list[str]:
-        return ["169.254.1.1"] if host == "localhost" else await _resolver(host)
+        return ["169.254.1.1"] if host == TRICKY_HOST else await _resolver(host)
 
-    r = PyppeteerRenderer(parallel=2, resolver=resolver)
+    r = PyppeteerRenderer(
+        parallel=2,
+        resolver=resolver,
+        extra_args=[f"--host-resolver-rules=MAP {TRICKY_HOST} 127.0.0.1"],
+    )
     yield r
     run(r.close())

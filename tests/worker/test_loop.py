@@ -1,91 +1,101 @@
-"""The worker loop against in-memory stand-ins for boto3's SQS and S3 clients and a fake
-renderer: the order of cloud calls and what happens to each kind of bad message. The real
-SQS engine and Chromium meet in the end-to-end tests once the engine exists."""
+"""The worker loop in this process against the real emulator (SQS and S3 over HTTP, through
+boto3) and real Chromium: what happens to each message, in the cloud, not in a stand-in."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lab import aws
+from lab.config import LabConfig
+from lab.pages.server import SAMPLE_PAGES, generated_colours
+from lab.url2png import events as ev
+from lab.url2png.producer import Producer
+from lab.url2png.resources import Url2Png, ensure
+from lab.url2png.store import JobStore
 from lab.worker.job import PoisonMessage, parse_job
 from lab.worker.loop import Worker, WorkerSettings
-from lab.worker.renderer import RenderTimeout
-from lab.worker.url_policy import PolicyError
 
-PNG = b"\x89PNG\r\n\x1a\n fake"
+from . import png
+from .test_renderer import close_to
 
-
-class NotFound(Exception):
-    response = {"Error": {"Code": "404"}}
+pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium")
 
 
-class FakeCloud:
-    def __init__(self, bodies: list[str]) -> None:
-        self.queue = [
-            {"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": body}
-            for i, body in enumerate(bodies)
-        ]
-        self.objects: dict[str, dict[str, Any]] = {}
-        self.calls: list[tuple[str, dict[str, Any]]] = []
+class Cloud:
+    """One test's own queue, dead-letter queue and bucket on the shared emulator."""
 
-    # SQS
-    def receive_message(self, **kw: Any) -> dict[str, Any]:
-        self.calls.append(("receive_message", kw))
-        taken, self.queue = (
-            self.queue[: kw["MaxNumberOfMessages"]],
-            self.queue[kw["MaxNumberOfMessages"] :],
+    def __init__(self, emulator: Any, tmp_path: Path, max_receive: int = 3) -> None:
+        name = uuid.uuid4().hex[:10]
+        self.config = LabConfig(
+            port=emulator.port,
+            state_dir=tmp_path / "state",
+            url2png_queue=f"q-{name}",
+            url2png_dlq=f"q-{name}-dlq",
+            url2png_bucket=f"b-{name}",
+            url2png_max_receive=max_receive,
         )
-        return {"Messages": taken} if taken else {}
+        self.sqs = aws.client("sqs", self.config)
+        self.s3 = aws.client("s3", self.config)
+        self.resources: Url2Png = ensure(self.config, self.sqs, self.s3)
+        self.store = JobStore(self.s3, self.resources.bucket)
+        self.producer = Producer(self.sqs, self.s3, self.resources)
 
-    def delete_message(self, **kw: Any) -> None:
-        self.calls.append(("delete_message", kw))
+    def worker(self, renderer: Any, **settings: Any) -> Worker:
+        settings.setdefault("wait_time", 0)
+        settings.setdefault("idle_sleep", 0.1)
+        settings.setdefault("render_timeout", 10)
+        return Worker(
+            self.sqs,
+            self.s3,
+            renderer,
+            WorkerSettings(
+                self.resources.queue_url,
+                self.resources.bucket,
+                max_receive=self.resources.max_receive,
+                **settings,
+            ),
+        )
 
-    def change_message_visibility(self, **kw: Any) -> None:
-        self.calls.append(("change_message_visibility", kw))
+    def send_raw(self, body: str) -> str:
+        return self.sqs.send_message(QueueUrl=self.resources.queue_url, MessageBody=body)[
+            "MessageId"
+        ]
 
-    # S3
-    def head_object(self, **kw: Any) -> dict[str, Any]:
-        if kw["Key"] not in self.objects:
-            raise NotFound()
-        return {}
+    def counts(self, url: str | None = None) -> tuple[int, int]:
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=url or self.resources.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return (
+            int(attrs["ApproximateNumberOfMessages"]),
+            int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+        )
 
-    def put_object(self, **kw: Any) -> None:
-        self.calls.append(("put_object", kw))
-        self.objects[kw["Key"]] = kw
+    def pngs(self) -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=self.resources.bucket)
+        return sorted(o["Key"] for o in listing.get("Contents", []) if o["Key"].endswith(".png"))
 
-    def names(self) -> list[str]:
-        return [name for name, _ in self.calls if name != "receive_message"]
-
-
-class FakeRenderer:
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.urls: list[str] = []
-
-    async def render(self, url: str, width: int = 1280, height: int = 800, timeout: float = 30):
-        self.urls.append(url)
-        await asyncio.sleep(self.delay)
-        if "169.254" in url:
-            raise PolicyError(url, "169.254.169.254 is the instance metadata service")
-        if "hang" in url:
-            raise RenderTimeout(url, f"no page after {timeout:g} s")
-        return PNG
-
-    async def close(self) -> None:
-        pass
+    def receive(self, visibility: int = 30) -> dict[str, Any]:
+        reply = self.sqs.receive_message(
+            QueueUrl=self.resources.queue_url,
+            VisibilityTimeout=visibility,
+            WaitTimeSeconds=2,
+            AttributeNames=["ApproximateReceiveCount"],
+        )
+        [message] = reply["Messages"]
+        return message
 
 
-def job(job_id: str, url: str = "http://127.0.0.1:8081/sunrise.html") -> str:
-    return json.dumps({"id": job_id, "url": url, "seq": 1})
-
-
-def make(bodies: list[str], **settings: Any) -> tuple[Worker, FakeCloud, FakeRenderer]:
-    cloud, renderer = FakeCloud(bodies), FakeRenderer(settings.pop("delay", 0.0))
-    worker = Worker(cloud, cloud, renderer, WorkerSettings("q", "bucket", **settings))
-    return worker, cloud, renderer
+@pytest.fixture
+def cloud(emulator, tmp_path: Path) -> Cloud:
+    return Cloud(emulator, tmp_path)
 
 
 async def run_all(worker: Worker) -> None:
@@ -94,87 +104,220 @@ async def run_all(worker: Worker) -> None:
     await worker.drain()
 
 
-def test_render_upload_then_delete() -> None:
-    worker, cloud, _ = make([job("a1")])
-    asyncio.run(run_all(worker))
-    assert cloud.names() == ["put_object", "delete_message"]
-    put = cloud.objects["a1.png"]
-    assert put["ContentType"] == "image/png" and put["ACL"] == "public-read"
-    assert put["Body"] == PNG and put["Bucket"] == "bucket"
-    receive = cloud.calls[0][1]
-    assert receive["MaxNumberOfMessages"] == 1 and receive["VisibilityTimeout"] == 120
-    assert worker.stats.counts["done"] == 1
+def test_render_upload_then_delete(cloud: Cloud, renderer, run, pages) -> None:
+    page = SAMPLE_PAGES["sunrise"]
+    [job] = cloud.producer.submit([pages.url(page.path)])
+    worker = cloud.worker(renderer)
+    run(run_all(worker))
+    assert worker.stats.counts == {"done": 1}
+    obj = cloud.s3.get_object(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")
+    assert obj["ContentType"] == "image/png"
+    image = png.decode(obj["Body"].read())
+    assert close_to(image.pixel(1200, 20), page.band)
+    assert close_to(image.pixel(1000, 700), page.block)
+    grants = cloud.s3.get_object_acl(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")["Grants"]
+    assert any(
+        g["Grantee"].get("URI", "").endswith("/global/AllUsers") and g["Permission"] == "READ"
+        for g in grants
+    ), grants
+    assert cloud.counts() == (0, 0)  # deleted, not merely hidden
+    status = cloud.store.status(job.id)
+    assert status.state == ev.STATE_DONE and status.receive_count == 1 and status.duplicates == 0
+    assert (status.url, status.seq) == (job.url, 1)
 
 
 @pytest.mark.parametrize(
-    ("body", "kind", "words"),
+    ("body", "kind", "words", "has_id"),
     [
-        ("not json", "poison", "not JSON"),
-        ('{"url": "http://x/"}', "poison", "'id'"),
-        ('["a"]', "poison", "not an object"),
-        (job("../etc"), "poison", "id"),
-        (job("b2", "http://169.254.169.254/latest/meta-data/"), "refused", "metadata"),
-        (job("b3", "http://127.0.0.1:8081/hang"), "failed", "no page after"),
+        ("not json", "poison", "not JSON", False),
+        ('{"url": "http://127.0.0.1/"}', "poison", "'id'", False),
+        ('{"id": "p1"}', "poison", "'url'", True),
+        ('["a"]', "poison", "not an object", False),
+        ('{"id": "../etc", "url": "http://127.0.0.1/"}', "poison", "id", False),
+        (
+            '{"id": "p2", "url": "http://169.254.169.254/latest/meta-data/"}',
+            "refused",
+            "metadata",
+            True,
+        ),
+        ('{"id": "p3", "url": "file:///etc/passwd"}', "refused", "scheme", True),
+        ('{"id": "p4", "url": "PAGES/hang"}', "failed", "no page after", True),
     ],
 )
-def test_bad_messages_are_left_on_the_queue_with_a_reason(body: str, kind: str, words: str) -> None:
-    worker, cloud, _ = make([body, job("ok")])
-    asyncio.run(run_all(worker))
+def test_bad_messages_are_left_on_the_queue_with_a_reason(
+    cloud: Cloud, renderer, run, pages, body: str, kind: str, words: str, has_id: bool
+) -> None:
+    bad_id = cloud.send_raw(body.replace("PAGES", pages.base_url))
+    [good] = cloud.producer.submit([pages.url("/sample/7")])
+    worker = cloud.worker(renderer, render_timeout=1.0, visibility_timeout=30)
+    run(run_all(worker))
     outcomes = {o.message_id: o for o in worker.stats.outcomes}
-    assert outcomes["m0"].kind == kind and words in outcomes["m0"].reason
-    assert outcomes["m1"].kind == "done"  # the worker carried on
-    deleted = [kw["ReceiptHandle"] for name, kw in cloud.calls if name == "delete_message"]
-    assert deleted == ["r1"]
+    assert outcomes[bad_id].kind == kind and words in outcomes[bad_id].reason
+    assert cloud.store.status(good.id).state == ev.STATE_DONE  # the worker carried on
+    assert cloud.counts() == (0, 1)  # the bad one is hidden, not deleted: it will come back
+    record = cloud.store.failure(bad_id)
+    assert record is not None and record.kind == kind and words in record.reason
+    if has_id:
+        job_id = json.loads(body)["id"]
+        status = cloud.store.status(job_id)
+        assert status.state == ev.STATE_FAILED and not status.final
+        assert words in (status.reason or "") and status.receive_count == 1
 
 
-def test_duplicate_delivery_is_acknowledged_without_rendering_again() -> None:
-    worker, cloud, renderer = make([job("d1"), job("d1")])
-    asyncio.run(run_all(worker))
-    assert renderer.urls == ["http://127.0.0.1:8081/sunrise.html"]
-    assert list(cloud.objects) == ["d1.png"]
-    assert worker.stats.counts == {"done": 1, "duplicate": 1}
-    assert cloud.names() == ["put_object", "delete_message", "delete_message"]
+def test_the_same_message_twice_leaves_one_object_and_records_the_duplicate(
+    cloud: Cloud, renderer, run, pages
+) -> None:
+    [job] = cloud.producer.submit([pages.url("/sample/11")])
+    message = cloud.receive()
+    worker = cloud.worker(renderer)
+    first = run(worker.handle(message))
+    png_before = cloud.s3.head_object(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")
+    second = run(worker.handle(message))  # the same delivery again
+    assert (first.kind, second.kind) == ("done", "duplicate")
+    assert cloud.pngs() == [f"{job.id}.png"]
+    png_after = cloud.s3.head_object(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")
+    assert png_after["ETag"] == png_before["ETag"]
+    status = cloud.store.status(job.id)
+    assert status.state == ev.STATE_DONE and status.duplicates == 1
 
 
-def test_parallel_slots_receive_several_messages_at_once() -> None:
-    worker, cloud, _ = make([job(f"p{i}") for i in range(6)], max_messages=3, parallel=3, delay=0.2)
+def test_two_workers_rendering_the_same_job_at_once_keep_the_first_png(
+    cloud: Cloud, renderer, run, pages
+) -> None:
+    """A visibility timeout shorter than the render: both render, the conditional upload lets
+    only one PNG in, the other worker records a duplicate."""
+    [job] = cloud.producer.submit([pages.url("/slow?ms=1500")])
+    first = cloud.receive(visibility=1)
+    time.sleep(1.2)
+    second = cloud.receive(visibility=30)
+    assert second["Attributes"]["ApproximateReceiveCount"] == "2"
+    a, b = cloud.worker(renderer), cloud.worker(renderer)
 
-    async def main() -> float:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        await run_all(worker)
-        return loop.time() - start
+    async def both() -> list[Any]:
+        return await asyncio.gather(a.handle(first), b.handle(second))
 
-    elapsed = asyncio.run(main())
-    assert worker.stats.counts["done"] == 6
-    assert elapsed < 1.0  # 2 rounds of 3, not 6 in a row
-    assert cloud.calls[0][1]["MaxNumberOfMessages"] == 3
+    kinds = sorted(o.kind for o in run(both()))
+    assert kinds == ["done", "duplicate"]
+    assert cloud.pngs() == [f"{job.id}.png"]
+    status = cloud.store.status(job.id)
+    assert status.state == ev.STATE_DONE and status.duplicates == 1
 
 
-def test_heartbeat_extends_visibility_while_rendering() -> None:
-    worker, cloud, _ = make([job("h1")], heartbeat=True, visibility_timeout=2, delay=1.3)
-    asyncio.run(run_all(worker))
-    beats = [kw for name, kw in cloud.calls if name == "change_message_visibility"]
-    assert beats and beats[0] == {"QueueUrl": "q", "ReceiptHandle": "r0", "VisibilityTimeout": 2}
+def test_parallel_slots_receive_several_messages_at_once(
+    cloud: Cloud, renderer, run, pages
+) -> None:
+    jobs = cloud.producer.submit([pages.url(f"/slow?ms={1000 + i}") for i in range(3)])
+    worker = cloud.worker(renderer, max_messages=3, parallel=3)
+    start = time.monotonic()
+    run(run_all(worker))
+    elapsed = time.monotonic() - start
+    assert worker.stats.counts["done"] == 3
+    assert elapsed < 2.8, f"3 one-second pages took {elapsed:.1f} s: not in parallel"
+    for job in jobs:
+        band, _ = generated_colours(int(job.url.rsplit("=", 1)[1]))
+        obj = cloud.s3.get_object(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")
+        assert close_to(png.decode(obj["Body"].read()).pixel(1200, 20), band)
 
 
-def test_stop_event_ends_the_run() -> None:
-    worker, _, _ = make([job("s1")], wait_time=0)
+@pytest.mark.parametrize("heartbeat", [True, False])
+def test_heartbeat_keeps_a_slow_job_from_a_second_worker(
+    cloud: Cloud, renderer, run, pages, heartbeat: bool
+) -> None:
+    """Section 15.2.6's warning, shown: a render longer than the visibility timeout is handed
+    to another worker unless the first keeps extending the timeout."""
+    [job] = cloud.producer.submit([pages.url(f"/slow?ms={3500 + heartbeat}")])
+    worker = cloud.worker(renderer, visibility_timeout=2, heartbeat=heartbeat)
+
+    async def scenario() -> int:
+        assert await worker.poll_once() == 1
+        await asyncio.sleep(2.6)  # past the visibility timeout, render still running
+        other = await asyncio.to_thread(
+            cloud.sqs.receive_message, QueueUrl=cloud.resources.queue_url, VisibilityTimeout=10
+        )
+        await worker.drain()
+        return len(other.get("Messages", []))
+
+    stolen = run(scenario())
+    assert worker.stats.counts == {"done": 1}
+    assert stolen == (0 if heartbeat else 1)
+    assert cloud.store.status(job.id).state == ev.STATE_DONE
+
+
+def test_last_failed_attempt_is_final_and_the_message_reaches_the_dlq(
+    emulator, tmp_path: Path, renderer, run, pages
+) -> None:
+    cloud = Cloud(emulator, tmp_path, max_receive=2)
+    bad = cloud.send_raw('{"id": "dead1", "url": "http://169.254.169.254/"}')
+    worker = cloud.worker(renderer, visibility_timeout=1)
+
+    async def until_dead() -> None:
+        deadline = time.monotonic() + 15
+        while cloud.counts(cloud.resources.dlq_url)[0] == 0 and time.monotonic() < deadline:
+            await worker.poll_once()
+        await worker.drain()
+
+    run(until_dead())
+    assert cloud.counts(cloud.resources.dlq_url) == (1, 0)
+    assert [o.receive_count for o in worker.stats.outcomes] == [1, 2]
+    status = cloud.store.status("dead1")
+    assert status.state == ev.STATE_FAILED and status.final and "metadata" in (status.reason or "")
+    assert "dead-letter" in ev.describe(status, "http://x/dead1.png")
+    assert cloud.store.failure(bad).receive_count == 2  # type: ignore[union-attr]
+
+
+def test_stop_event_ends_the_run_and_publishes_the_gallery(
+    cloud: Cloud, renderer, run, pages
+) -> None:
+    [job] = cloud.producer.submit([pages.url("/forest.html")])
+    worker = cloud.worker(renderer, wait_time=1)
 
     async def main() -> None:
         stop = asyncio.Event()
         runner = asyncio.ensure_future(worker.run(stop))
-        await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while not worker.stats.counts["done"] and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
         stop.set()
-        await asyncio.wait_for(runner, 2)
+        await asyncio.wait_for(runner, 5)
 
-    asyncio.run(main())
+    run(main())
     assert worker.stats.counts["done"] == 1
+    page = cloud.s3.get_object(Bucket=cloud.resources.bucket, Key="index.html")["Body"].read()
+    assert f"{job.id}.png".encode() in page and job.url.encode() in page
+
+
+def test_the_worker_outlives_a_restart_of_the_cloud(fresh_emulator, tmp_path, renderer, run, pages):
+    cloud = Cloud(fresh_emulator, tmp_path)
+    worker = cloud.worker(renderer, wait_time=1)
+    worker.settings = WorkerSettings(**{**worker.settings.__dict__, "max_backoff": 1.0})
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        runner = asyncio.ensure_future(worker.run(stop))
+        await asyncio.sleep(0.5)
+        # stopped, not killed: S3 state is saved debounced, so a kill -9 right after the
+        # bucket was made could lose it, and this test is about the worker, not the emulator
+        await asyncio.to_thread(fresh_emulator.stop)
+        await asyncio.sleep(2.5)  # receives fail meanwhile
+        assert not runner.done()
+        await asyncio.to_thread(fresh_emulator.start)
+        [job] = await asyncio.to_thread(cloud.producer.submit, [pages.url("/ocean.html")])
+        deadline = time.monotonic() + 20
+        while not worker.stats.counts["done"] and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        stop.set()
+        await asyncio.wait_for(runner, 10)
+        assert cloud.store.status(job.id).state == ev.STATE_DONE
+
+    run(main())
 
 
 def test_parse_job() -> None:
-    parsed = parse_job(job("abc-1"))
+    parsed = parse_job(json.dumps({"id": "abc-1", "url": "http://x/", "seq": 1}))
     assert (parsed.id, parsed.key, parsed.seq) == ("abc-1", "abc-1.png", 1)
     for bad in ['{"id": "x", "url": ""}', '{"id": "x", "url": "u", "seq": "1"}', "", "null"]:
         with pytest.raises(PoisonMessage):
             parse_job(bad)
+    with pytest.raises(PoisonMessage) as info:
+        parse_job('{"id": "named"}')
+    assert info.value.job_id == "named"

@@ -26,6 +26,7 @@ from lab.worker.renderer import (
 from lab.worker.url_policy import PolicyError, UrlPolicy
 
 from . import png
+from .conftest import TRICKY_HOST
 
 pytestmark = pytest.mark.skipif(
     not any(os.path.exists(p) for p in ("/usr/bin/chromium",)), reason="needs Debian's chromium"
@@ -145,8 +146,8 @@ def test_sub_request_to_a_refused_address_is_blocked(tricky_renderer, run, pages
     allowed = run(tricky_renderer.render(pages.url(f"/embed?css={pages.url('/probe.css')}")))
     assert close_to(png.decode(allowed).pixel(600, 600), PROBE_COLOUR)
     assert pages.hits["/probe.css"] == before + 1
-    # The policy thinks localhost is link-local; the browser would reach the page server.
-    refused = f"http://localhost:{pages.port}/probe.css"
+    # The policy thinks tricky.test is link-local; the browser would reach the page server.
+    refused = f"http://{TRICKY_HOST}:{pages.port}/probe.css"
     data = run(tricky_renderer.render(pages.url(f"/embed?css={refused}")))
     assert close_to(png.decode(data).pixel(600, 600), PAGE_BACKGROUND)
     assert pages.hits["/probe.css"] == before + 1
@@ -157,7 +158,7 @@ def test_sub_request_to_a_refused_address_is_blocked(tricky_renderer, run, pages
 
 def test_redirect_to_a_refused_address_is_blocked(tricky_renderer, run, pages) -> None:
     before = pages.hits["/ocean.html"]
-    target = f"http://localhost:{pages.port}/ocean.html"
+    target = f"http://{TRICKY_HOST}:{pages.port}/ocean.html"
     with pytest.raises(PolicyError) as info:
         run(tricky_renderer.render(pages.url(f"/redirect?to={target}"), timeout=10))
     assert "redirect" in info.value.reason and "link-local" in info.value.reason

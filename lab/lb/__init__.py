@@ -1,0 +1,1 @@
+"""The load balancer in front of the web servers: the emulator's ALB, or nginx."""
