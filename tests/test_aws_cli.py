@@ -100,3 +100,80 @@ def test_object_acl_change_with_the_cli_publishes_a_private_object(emulator, aws
         "public-read",
     )
     assert website(emulator.port, bucket, "/")[2] == b"later public"
+
+
+def test_chapter_sqs_commands(emulator, aws_env):
+    """Section 15.2.3 and 15.2.4's commands; AWS CLI v1 needs --endpoint-url for SQS."""
+    endpoint = ["--endpoint-url", emulator.endpoint]
+    name = f"url2png-{uuid.uuid4().hex[:6]}"
+    url = json.loads(aws(aws_env, *endpoint, "sqs", "create-queue", "--queue-name", name))[
+        "QueueUrl"
+    ]
+    assert url.endswith(f"/000000000000/{name}")
+    body = json.dumps({"id": "968d88c6", "url": "http://127.0.0.1:8080/"})
+    aws(aws_env, *endpoint, "sqs", "send-message", "--queue-url", url, "--message-body", body)
+    attrs = json.loads(
+        aws(
+            aws_env,
+            *endpoint,
+            "sqs",
+            "get-queue-attributes",
+            "--queue-url",
+            url,
+            "--attribute-names",
+            "ApproximateNumberOfMessages",
+        )
+    )
+    assert attrs == {"Attributes": {"ApproximateNumberOfMessages": "1"}}
+    got = json.loads(aws(aws_env, *endpoint, "sqs", "receive-message", "--queue-url", url))
+    assert json.loads(got["Messages"][0]["Body"]) == {
+        "id": "968d88c6",
+        "url": "http://127.0.0.1:8080/",
+    }
+    aws(
+        aws_env,
+        *endpoint,
+        "sqs",
+        "delete-message",
+        "--queue-url",
+        url,
+        "--receipt-handle",
+        got["Messages"][0]["ReceiptHandle"],
+    )
+    result = subprocess.run(
+        [AWS, *endpoint, "sqs", "get-queue-url", "--queue-name", "no-such-queue"],
+        env=aws_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "AWS.SimpleQueueService.NonExistentQueue" in result.stderr
+
+
+def test_control_planes_moto_answers(emulator, aws_env):
+    """STS, IAM, EC2, Auto Scaling, CloudFormation and ELBv2 answer on the same endpoint."""
+    identity = json.loads(aws(aws_env, "sts", "get-caller-identity"))
+    assert identity["Account"] == "000000000000"
+    role = f"lab-role-{uuid.uuid4().hex[:6]}"
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ec2.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    aws(aws_env, "iam", "create-role", "--role-name", role, "--assume-role-policy-document", trust)
+    assert role in aws(aws_env, "iam", "list-roles")
+    vpc = json.loads(aws(aws_env, "ec2", "create-vpc", "--cidr-block", "10.0.0.0/16"))["Vpc"][
+        "VpcId"
+    ]
+    assert vpc in aws(aws_env, "ec2", "describe-vpcs")
+    assert "AutoScalingGroups" in aws(aws_env, "autoscaling", "describe-auto-scaling-groups")
+    assert "StackSummaries" in aws(aws_env, "cloudformation", "list-stacks")
+    assert "LoadBalancers" in aws(aws_env, "elbv2", "describe-load-balancers")
