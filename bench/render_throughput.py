@@ -25,19 +25,18 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import start_emulator  # noqa: E402
 from lab import aws  # noqa: E402
 from lab.config import LabConfig  # noqa: E402
 from lab.pages.server import BackgroundPageServer  # noqa: E402
@@ -65,32 +64,6 @@ def png_size(data: bytes) -> tuple[int, int]:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
         raise ValueError("not a PNG")
     return struct.unpack(">II", data[16:24])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_emulator(state: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", str(port), "--state-dir", str(state)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"emulator exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_lab/health", timeout=1).read()
-            return proc, port
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("emulator did not answer")
 
 
 def list_pngs(s3: object, bucket: str) -> set[str]:

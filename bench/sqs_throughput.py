@@ -17,57 +17,28 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
+from bench.common import free_port, start_emulator, wait_http
 
 
 def start_lab(state: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", str(port), "--state-dir", str(state)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait(f"http://127.0.0.1:{port}/_lab/health", proc)
+    proc, port = start_emulator(state)
     return proc, f"http://127.0.0.1:{port}"
 
 
 def start_moto() -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     binary = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
     proc = subprocess.Popen(
         [binary, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _wait(f"http://127.0.0.1:{port}/moto-api/", proc)
+    wait_http(f"http://127.0.0.1:{port}/moto-api/", proc)
     return proc, f"http://127.0.0.1:{port}"
 
 

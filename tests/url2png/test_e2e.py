@@ -12,10 +12,11 @@ import time
 from urllib.parse import urlsplit
 
 from lab.pages.server import SAMPLE_PAGES
+from tests.browser import dump_dom
 
 from ..worker import png
 from ..worker.test_renderer import close_to
-from .conftest import CHROMIUM, LAB, LabCloud, chromium_children_of, needs_chromium
+from .conftest import LAB, LabCloud, chromium_children_of, needs_chromium
 
 pytestmark = needs_chromium
 
@@ -30,25 +31,6 @@ def website_get(url: str, port: int) -> tuple[int, str, bytes]:
         return reply.status, reply.headers.get("Content-Type", ""), reply.read()
     finally:
         conn.close()
-
-
-def dump_dom(url: str, profile: str) -> str:
-    argv = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--dump-dom",
-        url,
-    ]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
 
 
 def submitted(output: str) -> list[tuple[str, str]]:
