@@ -193,13 +193,22 @@ class BackgroundPageServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
+    async def _shutdown(self) -> None:
+        """Stop serving, then end the requests still held open (``/hang``) before the loop
+        closes, so none is left pending."""
+        await self.server.stop()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     def __enter__(self) -> PageServer:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(10)
         return self.server
 
     def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
