@@ -106,6 +106,8 @@ class Renderer(Protocol):
     """What the worker loop needs from a renderer. Implementations keep their browser between
     calls and allow concurrent ``render`` calls up to their own limit."""
 
+    launches: int  # browsers started so far: a warm renderer keeps this at 1
+
     async def render(
         self,
         url: str,
@@ -523,6 +525,7 @@ class PlaywrightRenderer:
         self._lock = asyncio.Lock()
         self._pw: Any = None
         self._browser: Any = None
+        self.launches = 0
 
     async def start(self) -> None:
         await self._ensure_browser()
@@ -540,6 +543,7 @@ class PlaywrightRenderer:
                 args=[f for f in CHROMIUM_FLAGS if f != "--headless"],
                 headless=True,
             )
+            self.launches += 1
             return self._browser
 
     async def render(

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pytest
 
 from lab.pages.server import BackgroundPageServer, PageServer
-from lab.worker.renderer import PyppeteerRenderer
+from lab.worker.renderer import RENDERERS, PyppeteerRenderer, Renderer, make_renderer
 
 T = TypeVar("T")
 
@@ -52,9 +52,10 @@ async def _resolver(host: str) -> list[str]:
     return ["127.0.0.1"]
 
 
-@pytest.fixture(scope="module")
-def renderer(run: Callable[[Any], Any]) -> Iterator[PyppeteerRenderer]:
-    r = PyppeteerRenderer(parallel=3)
+@pytest.fixture(scope="module", params=RENDERERS)
+def renderer(request: pytest.FixtureRequest, run: Callable[[Any], Any]) -> Iterator[Renderer]:
+    """Each contract test runs on both renderers the worker offers."""
+    r = make_renderer(request.param, parallel=3)
     yield r
     run(r.close())
 
