@@ -85,6 +85,17 @@ def apply_control(behaviour: Behaviour, command: dict[str, object]) -> Behaviour
     raise ControlError(f"unknown action {action!r}: use fail, heal, slow or stop")
 
 
+# Distinct, readable colours; each server takes one by its address, so a screenshot of the
+# balancer's page shows at a glance (and to a test, by its pixels) which server answered.
+SERVER_COLOURS = ("#d1495b", "#00798c", "#edae49", "#66a182", "#2e4057", "#8d6a9f", "#c2683a")
+
+
+def server_colour(private_ip: str) -> str:
+    """The colour of the band at the top of this server's page: the same for the same address
+    on every run (no hashing salt), different for consecutive addresses."""
+    return SERVER_COLOURS[sum(private_ip.encode()) % len(SERVER_COLOURS)]
+
+
 def render_page(identity: Identity) -> str:
     """The chapter's page ("Hello AWS in Action!" and the private IP), plus what a student
     needs to follow the balancer: instance id, name and the path the target group checks."""
@@ -102,10 +113,12 @@ def render_page(identity: Identity) -> str:
     return (
         "<!DOCTYPE html>\n"
         f'<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
-        "<body><h1>Hello AWS in Action!</h1>\n"
+        f'<body style="margin:0"><div id="server-colour" style="height:48px;'
+        f'background:{server_colour(identity.private_ip)}"></div>\n'
+        '<div style="margin:8px"><h1>Hello AWS in Action!</h1>\n'
         f"<p>This page was served by the web server with the private IP "
         f"<strong>{html.escape(identity.private_ip)}</strong>.</p>\n"
-        f"<table>\n{table}\n</table>\n</body></html>\n"
+        f"<table>\n{table}\n</table>\n</div></body></html>\n"
     )
 
 

@@ -1,0 +1,74 @@
+"""Section 15.1 meets 15.2: the URL2PNG workers render the load balancer's URL, and each picture
+shows which web server answered (its private IP, and the colour band each server's page has)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab import aws
+from lab.config import LabConfig
+from lab.web.page import server_colour
+from tests.conftest import free_port
+from tests.web.conftest import IPS, free_port_on
+from tests.worker import png
+
+LAB = str(Path(sys.executable).parent / "lab")
+
+pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium")
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def lab(env: dict[str, str], *args: str) -> str:
+    run = subprocess.run([LAB, *args], env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def test_worker_pictures_of_the_balancer_show_which_server_answered(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAB_"))}
+    env.update(
+        LAB_STATE_DIR=str(tmp_path / "state"),
+        LAB_PORT=str(free_port()),
+        LAB_WEB_PORT=str(free_port_on(IPS)),
+        LAB_LISTENER_PORT_OFFSET=str(free_port_on(("127.0.0.1",)) - 80),
+        LAB_HEALTH_CHECK_INTERVAL="5",
+    )
+    worker = None
+    try:
+        lab(env, "up")
+        deadline = time.monotonic() + 20
+        while "initial" in lab(env, "lb", "health") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        url = lab(env, "lb", "url").strip()
+        worker = subprocess.Popen(
+            [LAB, "worker", "--parallel", "1", "--no-gallery"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        out = lab(env, "url2png", "submit", "--wait", "--timeout", "90", *[url] * 6)
+        ids = re.findall(r"PNG will be soon available at \S+/([0-9a-f]+)\.png", out)
+        assert len(ids) == 6, out
+        config = LabConfig.from_env(env)
+        s3 = aws.client("s3", config)
+        bands = []
+        for job in ids:
+            data = s3.get_object(Bucket=config.url2png_bucket, Key=f"{job}.png")["Body"].read()
+            bands.append(png.decode(data).pixel(100, 20))
+        servers = {rgb(server_colour(ip)): ip for ip in IPS}
+        seen = [servers.get(band) for band in bands]
+        assert None not in seen, f"a picture whose band is no server's colour: {bands}"
+        assert len(set(seen)) >= 2, f"every picture came from one server: {seen}"
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+        subprocess.run([LAB, "down"], env=env, capture_output=True, timeout=60)
