@@ -7,7 +7,7 @@ from emulator.server import Emulator
 
 
 def build_emulator(settings: EmulatorSettings) -> Emulator:
-    from emulator import elb, moto_bridge, s3web, sqs
+    from emulator import ec2, elb, moto_bridge, s3web, sqs
 
     emulator = Emulator(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -15,4 +15,5 @@ def build_emulator(settings: EmulatorSettings) -> Emulator:
     sqs.install(emulator)
     s3web.install(emulator, runner)
     elb.install(emulator, runner)
+    ec2.install(emulator, runner)
     return emulator

@@ -15,6 +15,8 @@ from emulator.config import EmulatorSettings
 from emulator.events import EventBus
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Sees a request before the service routing; answers it, or returns None to pass it on.
+Interceptor = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 log = logging.getLogger("emulator")
 
 # S3 uploads of rendered pages and SQS batches of 1 MiB messages both exceed aiohttp's default.
@@ -31,6 +33,7 @@ class Emulator:
         self.startup: list[Callable[[], Awaitable[None]]] = []
         self.shutdown: list[Callable[[], Awaitable[None]]] = []
         self.control_routes: dict[str, Handler] = {}
+        self.interceptors: list[Interceptor] = []  # e.g. the instance metadata service
         self.events = EventBus()
 
     def services(self) -> dict[str, str]:
@@ -48,6 +51,10 @@ class Emulator:
             if handler is None:
                 return web.json_response({"error": f"no control endpoint {path}"}, status=404)
             return await handler(request)
+        for intercept in self.interceptors:
+            answer = await intercept(request)
+            if answer is not None:
+                return answer
         service = routing.service_of(request.headers, path, request.query)
         handler = self.handlers.get(service, self.default_handler)
         if handler is None:

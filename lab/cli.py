@@ -11,6 +11,7 @@ from lab import runtime
 from lab.config import ConfigError, LabConfig
 from lab.lb import up as lbup
 from lab.lb.cli import lb
+from lab.stack.cli import stack
 from lab.url2png import resources as url2png_resources
 from lab.url2png.cli import url2png
 from lab.web.cli import web
@@ -103,6 +104,7 @@ def reset(config: LabConfig, yes: bool) -> None:
 
 main.add_command(web)
 main.add_command(lb)
+main.add_command(stack)
 
 
 main.add_command(url2png)

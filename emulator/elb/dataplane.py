@@ -31,7 +31,9 @@ instance in moto. Traffic and health checks go only to addresses inside
 
 Requests are forwarded with ``X-Forwarded-For`` (appended), ``X-Forwarded-Proto``,
 ``X-Forwarded-Port`` (the listener's port, not the local one) and ``X-Amzn-Trace-Id``; bodies
-are read whole and sent on with a ``Content-Length``.
+are read whole and sent on with a ``Content-Length``. The listeners' HTTP handling (parsing,
+upstream connection pools, relaying, timeouts) is ``proxy``; this module decides, per request,
+with the pure cores, what the proxy does.
 
 Errors the balancer generates follow the ALB: 502 when a target refuses, resets, closes early
 or answers garbage; 503 when the group has no registered targets; 504 when a target does not
@@ -43,7 +45,6 @@ serving); 405 for TRACE; 463 for an ``X-Forwarded-For`` with more than 30 addres
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import gc
 import ipaddress
@@ -56,8 +57,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from multidict import CIMultiDict
 from yarl import URL
 
 from emulator.clock import Clock, SystemClock
@@ -71,27 +70,20 @@ from emulator.elb.health import (
     TargetGroupHealth,
     TargetKey,
 )
-from emulator.elb.rules import Decision, RequestInfo, Rule, compile_rules, evaluate
+from emulator.elb.proxy import (
+    ERROR_HEADERS,
+    ClientConnection,
+    Listener,
+    ProxyRuntime,
+    Request,
+    error_body,
+)
+from emulator.elb.rules import Decision, RequestInfo, Rule, compile_rules, decide, evaluate
 from emulator.elb.snapshot import ListenerSpec, Snapshot, TargetGroupSpec, read_moto
 from emulator.moto_bridge.wsgi import WsgiRunner
 
 log = logging.getLogger("emulator.elb")
 
-
-class _ClientErrorFilter(logging.Filter):
-    """Malformed client requests are the client's problem (they get a 400): one debug line,
-    not an ERROR with a traceback. Errors of the balancer itself still log in full."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            log.debug("400 for a malformed request: %s", exc)
-            return False
-        return True
-
-
-listener_log = logging.getLogger("emulator.elb.listener")
-listener_log.addFilter(_ClientErrorFilter())
 
 PORT_OFFSET_ENV = "LAB_LISTENER_PORT_OFFSET"
 LISTENER_HOST_ENV = "LAB_LISTENER_HOST"
@@ -100,22 +92,8 @@ DEFAULT_PORT_OFFSET = 8000
 DEFAULT_TARGET_NETWORKS = "127.0.0.0/8,::1/128"
 SYNC_INTERVAL = 0.25
 SYNC_INTERVAL_ENV = "LAB_ELB_SYNC_INTERVAL"
-CONNECT_TIMEOUT = 10.0
 HEALTH_USER_AGENT = "ELB-HealthChecker/2.0"
 BIND_RETRY_SECONDS = 5.0
-# ALB limits: request line and single header 16 K.
-MAX_LINE = 16 * 1024
-
-STATUS_TEXT = {
-    301: "301 Moved Permanently",
-    302: "302 Found",
-    400: "400 Bad Request",
-    405: "405 Method Not Allowed",
-    463: "463",
-    502: "502 Bad Gateway",
-    503: "503 Service Temporarily Unavailable",
-    504: "504 Gateway Time-out",
-}
 
 
 def local_port(listener_port: int, offset: int = DEFAULT_PORT_OFFSET) -> int:
@@ -136,25 +114,43 @@ def target_networks_from_env() -> list[ipaddress.IPv4Network | ipaddress.IPv6Net
     return [ipaddress.ip_network(p.strip(), strict=False) for p in text.split(",") if p.strip()]
 
 
-def alb_error(status: int) -> web.Response:
-    """An error page the balancer itself generates, shaped like the ALB's."""
-    title = STATUS_TEXT.get(status, str(status))
-    body = (
-        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-        f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
-    )
-    return web.Response(
-        status=status,
-        text=body,
-        content_type="text/html",
-        headers={"Server": "awselb/2.0"},
-    )
+# Request headers the balancer replaces or that are about one connection only.
+FORWARD_DROP = frozenset(
+    {name.encode() for name in hdr.HOP_BY_HOP}
+    | {
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-port",
+        b"x-amzn-trace-id",
+        b"expect",
+        b"content-length",
+    }
+)
 
 
-@functools.lru_cache(maxsize=64)
-def _timeouts(idle_timeout: float) -> aiohttp.ClientTimeout:
-    """Connect within 10 s; then the idle timeout between reads (ALB: 504 after it)."""
-    return aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT, sock_read=idle_timeout)
+def _header_value(text: str) -> bytes:
+    """A header value for the wire: latin-1 round-trips what clients sent; no line breaks."""
+    text = text.replace("\r", "").replace("\n", "")
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+# Stands in for the request when the deciding rule reads nothing of it (see ``unconditional``).
+_ANY_REQUEST = RequestInfo(method="GET", path="/")
+
+
+def _origin_form(target: str) -> str:
+    """The path and query of an absolute-form request target (``http://host/p?q``)."""
+    scheme, sep, rest = target.partition("://")
+    if not sep or "/" in scheme:
+        return target
+    slash = rest.find("/")
+    query = rest.find("?")
+    if slash < 0 or (0 <= query < slash):
+        return "/" + rest[query:] if query >= 0 else "/"
+    return rest[slash:]
 
 
 @dataclass
@@ -174,10 +170,31 @@ class ListenerRuntime:
     spec: ListenerSpec
     rules: list[Rule]
     port: int
-    server: asyncio.AbstractServer | None = None
-    web_server: web.Server | None = None
+    server: Listener | None = None
     error: str | None = None
     retry_at: float = 0.0
+    # X-Forwarded-Proto and X-Forwarded-Port lines, encoded once per spec
+    forwarded_lines: bytes = b""
+    # The first rule when it matches every request and its action reads nothing of it
+    # (forward, fixed-response): such a listener decides without building a RequestInfo.
+    unconditional: Rule | None = None
+
+    def set_rules(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        first = rules[0] if rules else None
+        if first is not None and not first.conditions and first.action.type != "redirect":
+            self.unconditional = first
+        else:
+            self.unconditional = None
+
+    def set_spec(self, spec: ListenerSpec) -> None:
+        self.spec = spec
+        self.forwarded_lines = b"X-Forwarded-Proto: %s\r\nX-Forwarded-Port: %d\r\n" % (
+            spec.protocol.lower().encode(),
+            spec.port,
+        )
+        if self.server is not None:
+            self.server.idle_timeout = spec.idle_timeout
 
 
 class DataPlane:
@@ -219,7 +236,7 @@ class DataPlane:
         self._stopping = False
         self._checks: set[asyncio.Task[None]] = set()
         self._closing: set[asyncio.Task[None]] = set()
-        self._session: aiohttp.ClientSession | None = None
+        self._proxy: ProxyRuntime | None = None
         self._check_session: aiohttp.ClientSession | None = None
 
     def port_map(self, listener_port: int) -> int:
@@ -228,11 +245,7 @@ class DataPlane:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=30),
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
+        self._proxy = ProxyRuntime()
         self._check_session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, force_close=True),
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -255,9 +268,10 @@ class DataPlane:
         self.listeners.clear()
         if self._closing:
             await asyncio.wait(list(self._closing), timeout=2.0)
-        for session in (self._session, self._check_session):
-            if session is not None:
-                await session.close()
+        if self._proxy is not None:
+            await self._proxy.close()
+        if self._check_session is not None:
+            await self._check_session.close()
 
     def poke(self) -> None:
         """Sync soon (after an API call that may have changed the records)."""
@@ -339,12 +353,14 @@ class DataPlane:
             rt = self.listeners.get(spec.arn)
             port = self.port_map(spec.port)
             if rt is None:
-                rt = ListenerRuntime(spec, compile_rules(spec.rules), port)
+                rt = ListenerRuntime(spec, [], port)
+                rt.set_rules(compile_rules(spec.rules))
+                rt.set_spec(spec)
                 self.listeners[spec.arn] = rt
             else:
                 if spec.rules != rt.spec.rules:
-                    rt.rules = compile_rules(spec.rules)
-                rt.spec = spec
+                    rt.set_rules(compile_rules(spec.rules))
+                rt.set_spec(spec)
                 if rt.port != port:
                     await self._close_listener(rt)
                     rt.port = port
@@ -357,25 +373,20 @@ class DataPlane:
             await self._close_listener(self.listeners.pop(arn))
 
     async def _open_listener(self, rt: ListenerRuntime) -> None:
-        handler = web.Server(
-            functools.partial(self._handle, rt.spec.arn),
-            access_log=None,
-            logger=listener_log,
-            max_line_size=MAX_LINE,
-            max_field_size=MAX_LINE,
-            keepalive_timeout=rt.spec.idle_timeout,
+        assert self._proxy is not None
+        listener = self._proxy.listener(
+            functools.partial(self._route, rt), idle_timeout=rt.spec.idle_timeout
         )
         try:
-            server = await asyncio.get_running_loop().create_server(
-                handler, self.listener_host, rt.port, reuse_address=True
-            )
+            await listener.start(self.listener_host, rt.port)
         except OSError as exc:
+            await listener.wait_closed(0)
             message = f"cannot bind {self.listener_host}:{rt.port}: {exc.strerror or exc}"
             if rt.error != message:
                 log.warning("listener %s (port %s): %s", rt.spec.arn, rt.spec.port, message)
             rt.error = message
             return
-        rt.server, rt.web_server, rt.error = server, handler, None
+        rt.server, rt.error = listener, None
         log.info(
             "listener %s:%s of %s serves http://%s:%s/",
             rt.spec.protocol,
@@ -387,25 +398,18 @@ class DataPlane:
 
     async def _close_listener(self, rt: ListenerRuntime, wait: bool = False) -> None:
         """Stop accepting at once (the port is free again right away); kept-alive client
-        connections are closed in the background, so an API call is not held up by them."""
-        server, web_server = rt.server, rt.web_server
-        rt.server = rt.web_server = None
-        if server is None:
+        connections close after the answer in progress, in the background, so an API call is
+        not held up by them."""
+        listener = rt.server
+        rt.server = None
+        if listener is None:
             return
-        server.close()
-        task = asyncio.create_task(self._finish_close(server, web_server))
+        listener.close()
+        task = asyncio.create_task(listener.wait_closed(1.0))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
         if wait:
             await task
-
-    @staticmethod
-    async def _finish_close(server: asyncio.AbstractServer, web_server: web.Server | None) -> None:
-        if web_server is not None:
-            with contextlib.suppress(Exception):
-                await web_server.shutdown(1.0)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 2.0)
 
     # -- health checks ------------------------------------------------------------------------
 
@@ -461,152 +465,156 @@ class DataPlane:
 
     # -- requests -----------------------------------------------------------------------------
 
-    async def _handle(self, listener_arn: str, request: web.BaseRequest) -> web.StreamResponse:
-        rt = self.listeners.get(listener_arn)
-        if rt is None:
-            return alb_error(503)
-        if request.method == "TRACE":
-            return alb_error(405)
-        spec = rt.spec
-        raw_path = request.raw_path
-        path, _, query = raw_path.partition("?")
-        info = RequestInfo(
+    def _route(self, rt: ListenerRuntime, conn: ClientConnection, request: Request) -> None:
+        """Decide what happens to one request (the proxy calls this for each): answer it here,
+        or forward it to a target chosen by the rules and the group's balancer."""
+        if rt.server is None or self.listeners.get(rt.spec.arn) is not rt:
+            conn.respond(503, ERROR_HEADERS, error_body(503))
+            return
+        method = request.method
+        if method == "TRACE" or method == "CONNECT":
+            conn.respond(405, ERROR_HEADERS, error_body(405))
+            return
+        unconditional = rt.unconditional
+        if unconditional is not None:
+            decision: Decision | None = decide(unconditional, _ANY_REQUEST, self.rng)
+        else:
+            decision = evaluate(
+                rt.rules, self._request_info(rt, conn, request), self.rng, self.port_map
+            )
+        if decision is None:
+            conn.respond(503, ERROR_HEADERS, error_body(503))
+        elif decision.kind == "forward":
+            self._forward(rt, conn, request, decision)
+        elif decision.kind == "redirect":
+            location = _header_value(decision.location or "/")
+            conn.respond(
+                decision.status,
+                ERROR_HEADERS + b"Location: " + location + b"\r\n",
+                error_body(decision.status),
+            )
+        else:
+            self._fixed(conn, decision)
+
+    @staticmethod
+    def _request_info(rt: ListenerRuntime, conn: ClientConnection, request: Request) -> RequestInfo:
+        """What the rules may look at, decoded from the parsed request."""
+        target = request.target.decode("latin-1")
+        if not target.startswith("/"):
+            target = _origin_form(target)
+        path, _, query = target.partition("?")
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in request.headers]
+        host = ""
+        for name, value in headers:
+            if len(name) == 4 and name.lower() == "host":
+                host = value
+                break
+        return RequestInfo(
             method=request.method,
             path=path,
             query=query,
-            headers=list(request.headers.items()),
-            host=request.headers.get("Host", ""),
-            source_ip=request.remote or "",
-            listener_port=spec.port,
-            listener_protocol=spec.protocol,
+            headers=headers,
+            host=host,
+            source_ip=conn.peer,
+            listener_port=rt.spec.port,
+            listener_protocol=rt.spec.protocol,
         )
-        decision = evaluate(rt.rules, info, self.rng, self.port_map)
-        if decision is None:
-            return alb_error(503)
-        if decision.kind == "redirect":
-            response = alb_error(decision.status)
-            response.headers["Location"] = decision.location or "/"
-            return response
-        if decision.kind == "fixed-response":
-            return self._fixed(decision)
-        return await self._forward(request, spec, decision)
 
     @staticmethod
-    def _fixed(decision: Decision) -> web.Response:
-        content_type = decision.content_type or "text/plain"
-        return web.Response(
-            status=decision.status,
-            body=decision.body.encode(),
-            headers={"Server": "awselb/2.0", "Content-Type": f"{content_type}; charset=utf-8"},
+    def _fixed(conn: ClientConnection, decision: Decision) -> None:
+        content_type = _header_value(decision.content_type or "text/plain")
+        conn.respond(
+            decision.status,
+            b"Server: awselb/2.0\r\nContent-Type: " + content_type + b"; charset=utf-8\r\n",
+            decision.body.encode(),
         )
 
-    async def _forward(
-        self, request: web.BaseRequest, spec: ListenerSpec, decision: Decision
-    ) -> web.StreamResponse:
+    def _forward(
+        self, rt: ListenerRuntime, conn: ClientConnection, request: Request, decision: Decision
+    ) -> None:
         group = self.groups.get(decision.target_group_arn or "")
         if group is None:
-            return alb_error(503)
+            conn.respond(503, ERROR_HEADERS, error_body(503))
+            return
         healthy, registered = group.health.routing()
         choice = group.balancer.choose(healthy, registered)
         if choice.target is None:
-            return alb_error(choice.status)
+            conn.respond(choice.status, ERROR_HEADERS, error_body(choice.status))
+            return
         key = choice.target
         address = group.addresses.get(key)
         if address is None or not self._allowed(address):
-            return alb_error(502)
+            conn.respond(502, ERROR_HEADERS, error_body(502))
+            return
+        payload = self._payload(rt, conn, request, address, key.port)
+        if payload is None:
+            conn.respond(463, ERROR_HEADERS, error_body(463))
+            return
+        # HTTPS targets are not verified: ALBs do not check target certificates either.
+        tls = group.spec.protocol == "HTTPS"
         group.balancer.begin(key)
-        try:
-            scheme = "https" if group.spec.protocol == "HTTPS" else "http"
-            return await self._proxy(request, spec, scheme, address, key.port)
-        finally:
-            group.balancer.end(key)
-
-    def _forward_headers(
-        self, request: web.BaseRequest, spec: ListenerSpec
-    ) -> CIMultiDict[str] | web.Response:
-        incoming = request.headers
-        drop = set(hdr.HOP_BY_HOP)
-        for value in incoming.getall("Connection", ()):
-            drop.update(token.strip().lower() for token in value.split(","))
-        drop.update(("x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "expect"))
-        drop.add("x-amzn-trace-id")
-        out: CIMultiDict[str] = CIMultiDict()
-        for name, value in incoming.items():
-            if name.lower() not in drop:
-                out.add(name, value)
-        xff_in = incoming.getall("X-Forwarded-For", ())
-        if sum(hdr.count_addresses(v) for v in xff_in) > hdr.MAX_XFF_ADDRESSES:
-            return alb_error(463)
-        xff = hdr.forwarded_for(xff_in, request.remote or "", spec.xff_mode)
-        if xff is not None:
-            out["X-Forwarded-For"] = xff
-        out["X-Forwarded-Proto"] = spec.protocol.lower()
-        out["X-Forwarded-Port"] = str(spec.port)
-        trace_in = ";".join(incoming.getall("X-Amzn-Trace-Id", ())) or None
-        out["X-Amzn-Trace-Id"] = hdr.amzn_trace_header(trace_in, self.clock.now(), self.rng)
-        return out
-
-    async def _proxy(
-        self, request: web.BaseRequest, spec: ListenerSpec, scheme: str, address: str, port: int
-    ) -> web.StreamResponse:
-        """Send the request to one target and relay its answer, or the ALB's error for it.
-        HTTPS targets are not verified: ALBs do not check target certificates either."""
-        assert self._session is not None
-        forward = self._forward_headers(request, spec)
-        if isinstance(forward, web.Response):
-            return forward
-        if request.headers.get("Expect", "").lower() == "100-continue":
-            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        # The body is read whole and sent with a Content-Length: simple backends (Python's
-        # http.server among them) cannot read chunked request bodies, and lab bodies are small.
-        data = await request.content.read() if request.body_exists else None
-        host = f"[{address}]" if ":" in address else address
-        url = URL(f"{scheme}://{host}:{port}{request.raw_path}", encoded=True)
-        timeout = _timeouts(spec.idle_timeout)
-        # A kept-alive connection the target closed meanwhile fails at once on reuse; one
-        # retry on a fresh connection is safe for idempotent reads.
-        attempts = 2 if request.method in ("GET", "HEAD", "OPTIONS") else 1
-        for attempt in range(attempts):
-            try:
-                async with self._session.request(
-                    request.method,
-                    url,
-                    headers=forward,
-                    data=data,
-                    allow_redirects=False,
-                    timeout=timeout,
-                    skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
-                    ssl=False,
-                ) as upstream:
-                    body = await upstream.read()
-                    return self._relay(upstream, body, request.method)
-            except TimeoutError:
-                return alb_error(504)
-            except aiohttp.ServerDisconnectedError:
-                if attempt + 1 < attempts:
-                    continue
-                return alb_error(502)
-            except (aiohttp.ClientError, OSError, ValueError):
-                return alb_error(502)
-        return alb_error(502)  # pragma: no cover - the loop always returns
-
-    @staticmethod
-    def _relay(upstream: aiohttp.ClientResponse, body: bytes, method: str) -> web.Response:
-        out: CIMultiDict[str] = CIMultiDict()
-        # A HEAD answer has no body but tells the length of the GET one: keep the target's.
-        bodiless = method == "HEAD" or upstream.status == 304
-        drop = set(hdr.HOP_BY_HOP) if bodiless else set(hdr.HOP_BY_HOP) | {"content-length"}
-        for value in upstream.headers.getall("Connection", ()):
-            drop.update(token.strip().lower() for token in value.split(","))
-        for name, value in upstream.headers.items():
-            if name.lower() not in drop:
-                out.add(name, value)
-        return web.Response(
-            status=upstream.status,
-            reason=upstream.reason,
-            body=None if bodiless else body,
-            headers=out,
+        conn.forward(
+            (address, key.port, tls),
+            payload,
+            idle_timeout=rt.spec.idle_timeout,
+            done=functools.partial(group.balancer.end, key),
         )
+
+    def _payload(
+        self,
+        rt: ListenerRuntime,
+        conn: ClientConnection,
+        request: Request,
+        address: str,
+        port: int,
+    ) -> bytes | None:
+        """The request as the target gets it (head and body, one write), or None for a 463
+        (more than 30 addresses in X-Forwarded-For)."""
+        drop = FORWARD_DROP
+        while True:
+            parts = [request.method.encode(), b" ", request.target, b" HTTP/1.1\r\n"]
+            xff_in: list[str] = []
+            trace_in: list[str] = []
+            tokens: set[bytes] = set()
+            has_host = False
+            for name, value in request.headers:
+                lower = name.lower()
+                if lower in drop:
+                    if lower == b"x-forwarded-for":
+                        xff_in.append(value.decode("latin-1"))
+                    elif lower == b"x-amzn-trace-id":
+                        trace_in.append(value.decode("latin-1"))
+                    elif lower == b"connection":
+                        tokens.update(t.strip().lower() for t in value.split(b","))
+                    continue
+                if lower == b"host":
+                    has_host = True
+                parts += (name, b": ", value, b"\r\n")
+            tokens -= drop
+            tokens.discard(b"")
+            tokens.discard(b"close")
+            if not tokens:
+                break
+            drop = drop | tokens  # headers the Connection header names are hop-by-hop too
+        if xff_in and sum(hdr.count_addresses(v) for v in xff_in) > hdr.MAX_XFF_ADDRESSES:
+            return None
+        if not has_host:
+            host = f"[{address}]" if ":" in address else address
+            parts.append(b"Host: %s:%d\r\n" % (host.encode(), port))
+        # (both made of header values as parsed, latin-1, which hold no line breaks)
+        xff = hdr.forwarded_for(xff_in, conn.peer, rt.spec.xff_mode)
+        if xff is not None:
+            parts += (b"X-Forwarded-For: ", xff.encode("latin-1"), b"\r\n")
+        parts.append(rt.forwarded_lines)
+        trace = hdr.amzn_trace_header(";".join(trace_in) or None, self.clock.now(), self.rng)
+        parts += (b"X-Amzn-Trace-Id: ", trace.encode("latin-1"), b"\r\n")
+        body = request.body
+        if body is not None:
+            parts.append(b"Content-Length: %d\r\n\r\n" % len(body))
+            parts.append(body)
+        else:
+            parts.append(b"\r\n")
+        return b"".join(parts)
 
     # -- reporting ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +110,25 @@ def _health_config(tg: Any) -> HealthCheckConfig:
     )
 
 
+# Where an instance target is reached: the emulator's instance runner (``emulator.ec2``) runs
+# each instance on a loopback address of its own and tells it here. Called on moto's thread with
+# an instance id; None (or no resolver) means the instance's private IP from moto. Targets stay
+# keyed by the instance id (DescribeTargetHealth shows the id, not the address).
+InstanceResolver = Callable[[str], str | None]
+_instance_resolver: InstanceResolver | None = None
+
+
+def set_instance_resolver(resolver: InstanceResolver | None) -> None:
+    global _instance_resolver
+    _instance_resolver = resolver
+
+
+def _instance_address(instance: Any) -> str | None:
+    resolver = _instance_resolver
+    address = resolver(instance.id) if resolver is not None else None
+    return address or getattr(instance, "private_ip", None)
+
+
 def _targets(tg: Any, ec2: Any) -> tuple[TargetSpec, ...]:
     specs = []
     for target in tg.targets.values():
@@ -127,7 +147,7 @@ def _targets(tg: Any, ec2: Any) -> tuple[TargetSpec, ...]:
             specs.append(TargetSpec(key, None, invalid=True))
             continue
         running = getattr(instance, "state", "running") == "running"
-        specs.append(TargetSpec(key, getattr(instance, "private_ip", None), invalid=not running))
+        specs.append(TargetSpec(key, _instance_address(instance), invalid=not running))
     return tuple(specs)
 
 

@@ -258,16 +258,24 @@ def forward_target_group(actions: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def listener_status(endpoint: str, stack: Stack, timeout: float = 2.0) -> dict[str, Any] | None:
-    """The emulator's view of the stack's listener (``GET /_lab/elb``: local URL, whether it is
-    served, the bind error if not), or None where there is no such endpoint (AWS)."""
+def served_listeners(endpoint: str, timeout: float = 2.0) -> list[dict[str, Any]] | None:
+    """The listeners the emulator serves (``GET /_lab/elb``: local URL, DNS name, whether it is
+    bound, the bind error if not), or None where there is no such endpoint (AWS)."""
     try:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(f"{endpoint}/_lab/elb", timeout=timeout) as resp:
             described = json.loads(resp.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
-    for listener in described.get("listeners", []):
+    return list(described.get("listeners", []))
+
+
+def listener_status(endpoint: str, stack: Stack, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The emulator's view of the stack's listener, ``{}`` if it has none, None on AWS."""
+    listeners = served_listeners(endpoint, timeout)
+    if listeners is None:
+        return None
+    for listener in listeners:
         if listener.get("listener_arn") == stack.listener_arn:
             return dict(listener)
     return {}

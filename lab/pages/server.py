@@ -74,12 +74,16 @@ def _generated_page(n: int) -> str:
 
 
 class PageServer:
-    """The aiohttp app plus the bookkeeping tests read (``hits``)."""
+    """The aiohttp app plus the bookkeeping tests read: ``hits`` per path, and the most requests
+    it was serving at once (``peak_in_flight``), which shows whether a client works in parallel
+    without timing it."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
         self.hits: Counter[str] = Counter()
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._runner: web.AppRunner | None = None
         self._hanging: set[asyncio.Future[None]] = set()
 
@@ -125,7 +129,12 @@ class PageServer:
     @web.middleware
     async def _count(self, request: web.Request, handler):  # type: ignore[no-untyped-def]
         self.hits[request.path] += 1
-        return await handler(request)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await handler(request)
+        finally:
+            self.in_flight -= 1
 
     async def _index(self, request: web.Request) -> web.Response:
         links = "".join(

@@ -2,6 +2,12 @@
 
     python -m lab.web.server --ip 127.0.0.11 --port 8001 [--private-ip 10.0.1.23]
                              [--instance-id i-0abc] [--name web-a] [--health-path /index.html]
+                             [--imds http://127.0.0.1:4566]
+
+With ``--imds`` the server asks the instance metadata service at that URL for its private IP
+and instance id (IMDSv2: a session token, then ``/latest/meta-data/local-ipv4`` and
+``instance-id``), as the chapter's user data does on EC2. The emulator's metadata service knows
+an instance by the address its request comes from, so the request leaves from ``--ip``.
 
 Routes: ``/`` and ``/index.html`` (the page with the private IP), ``/health``, and the control
 endpoint ``/_lab/control`` (``GET``: state as JSON; ``POST`` a JSON command, see
@@ -22,11 +28,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import http.client
 import ipaddress
 import json
 import os
 import signal
 import sys
+import time
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -155,6 +164,45 @@ def check_bind_ip(ip: str) -> str:
     return ip
 
 
+def ask_imds(imds: str, source_ip: str, timeout: float = 10.0) -> tuple[str, str]:
+    """(private IP, instance id) from the metadata service at ``imds``, asked from
+    ``source_ip``. Retries until ``timeout`` (the service may not know the instance yet)."""
+    url = urlsplit(imds)
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = http.client.HTTPConnection(
+            url.hostname or "127.0.0.1", url.port or 80, timeout=2, source_address=(source_ip, 0)
+        )
+        try:
+            conn.request(
+                "PUT", "/latest/api/token", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}
+            )
+            reply = conn.getresponse()
+            token = reply.read().decode()
+            if reply.status == 200:
+                values = []
+                for item in ("local-ipv4", "instance-id"):
+                    conn.request(
+                        "GET",
+                        f"/latest/meta-data/{item}",
+                        headers={"X-aws-ec2-metadata-token": token},
+                    )
+                    reply = conn.getresponse()
+                    values.append(reply.read().decode().strip())
+                    if reply.status != 200:
+                        break
+                else:
+                    return values[0], values[1]
+            problem = f"HTTP {reply.status}"
+        except OSError as exc:
+            problem = str(exc)
+        finally:
+            conn.close()
+        if time.monotonic() > deadline:
+            raise OSError(f"instance metadata at {imds} did not answer for {source_ip}: {problem}")
+        time.sleep(0.2)
+
+
 def run(
     ip: str,
     port: int,
@@ -163,7 +211,11 @@ def run(
     name: str | None = None,
     health_path: str = "/index.html",
     owner: str | None = None,
+    imds: str | None = None,
 ) -> None:
+    if imds and not (private_ip and instance_id):
+        asked_ip, asked_id = ask_imds(imds, check_bind_ip(ip))
+        private_ip, instance_id = private_ip or asked_ip, instance_id or asked_id
     identity = Identity(private_ip or ip, instance_id, name, health_path)
     server_ = WebServer(identity, check_bind_ip(ip), port, owner)
     with contextlib.suppress(ImportError):
@@ -182,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name")
     parser.add_argument("--health-path", default="/index.html")
     parser.add_argument("--owner", help="state folder of the lab that starts it (lab.web.fleet)")
+    parser.add_argument("--imds", help="instance metadata URL to ask for private IP and id")
     args = parser.parse_args(argv)
     try:
         run(
@@ -192,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             args.name,
             args.health_path,
             args.owner,
+            args.imds,
         )
     except (ValueError, OSError) as exc:
         print(f"lab web: {exc}", file=sys.stderr, flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -378,30 +379,41 @@ def test_target_group_in_no_listener_is_unused(alb, backends):
     alb.wait_states(tg, {IP1: "healthy"}, timeout=5)
 
 
-def test_instance_targets_resolve_to_the_private_ip(alb, emulator):
+def test_instance_targets_reach_the_instances_web_server(alb, emulator):
+    """An instance target is reached where the emulator runs the instance (emulator.ec2: a
+    loopback address of its own, never the 10.x private IP, which is off this machine); the
+    instance's web server reports the private IP."""
     ec2 = alb.ec2
     image = ec2.describe_images()["Images"][0]["ImageId"]
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=alb.subnets[0])[
         "Instances"
     ][0]
-    tg = alb.target_group(80, "inst", TargetType="instance")
-    alb.listen(tg)
-    alb.elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": instance["InstanceId"]}])
-    import urllib.request
+    iid = instance["InstanceId"]
+    try:
+        tg = alb.target_group(80, "inst", TargetType="instance")
+        alb.listen(tg)
+        alb.elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": iid}])
+        import ipaddress
+        import urllib.request
 
-    def described():
-        data = json.loads(urllib.request.urlopen(emulator.endpoint + "/_lab/elb").read())
-        for group in data["target_groups"]:
-            if group["arn"] == tg:
-                return group["targets"]
-        return None
+        def address():
+            data = json.loads(urllib.request.urlopen(emulator.endpoint + "/_lab/elb").read())
+            for group in data["target_groups"]:
+                if group["arn"] == tg and group["targets"]:
+                    return group["targets"][0]["address"]
+            return None
 
-    targets = wait_until(described, 2)
-    assert targets[0]["address"] == instance["PrivateIpAddress"]
-    # a 10.x address is off this machine: never contacted, it fails its checks
-    wait_until(lambda: alb.states(tg).get(instance["InstanceId"]) == "unhealthy", 8, 0.2)
-    assert alb.health(tg)[instance["InstanceId"]][1] == "Target.FailedHealthChecks"
-    assert alb.get("/").status == 502
+        def loopback() -> bool:
+            found = address()
+            return found is not None and ipaddress.ip_address(found).is_loopback
+
+        wait_until(loopback, 3)
+        alb.wait_states(tg, {iid: "healthy"}, timeout=20)
+        response = alb.get("/")
+        assert response.status == 200
+        assert response.headers["X-Lab-Private-Ip"] == instance["PrivateIpAddress"]
+    finally:
+        ec2.terminate_instances(InstanceIds=[iid])
 
 
 @pytest.mark.parametrize(
@@ -448,3 +460,328 @@ def test_load_balancer_survives_an_emulator_restart(fresh_emulator, backends):
     wait_until(lambda: connects(alb.port), 2.0, 0.05)
     assert set(alb.ips(3)) == set(BACKEND_IPS)
     alb.close()
+
+
+# -- the proxy's ugly cases, on raw sockets -----------------------------------------------------
+
+
+def read_response(f, head: bool = False) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response from a buffered socket file (length-framed or close-delimited;
+    no body at all for an answer to HEAD)."""
+    status_line = f.readline()
+    assert status_line.startswith(b"HTTP/1.1 "), status_line
+    status = int(status_line.split()[1])
+    headers: dict[str, str] = {}
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = headers.get("content-length")
+    if head:
+        return status, headers, b""
+    return status, headers, f.read(int(length)) if length is not None else f.read()
+
+
+def raw_exchange(port: int, data: bytes, count: int, shut: bool = False, heads: tuple = ()):
+    """Send ``data`` on one connection and read ``count`` answers (``heads``: the indexes of
+    answers to HEAD); with ``shut`` the client half-closes after sending and reads to EOF."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        if shut:
+            sock.shutdown(socket.SHUT_WR)
+        f = sock.makefile("rb")
+        answers = [read_response(f, i in heads) for i in range(count)]
+        return answers, f.read() if shut else None
+
+
+class RawBackend:
+    """A socket-level backend for what http.server will not do: ``answer(conn, n, head)`` gets
+    the connection's number, the request's number on it (from 1) and the request head, and
+    returns the bytes to send (then keeps the connection), or None to close without a word."""
+
+    def __init__(self, ip: str, answer) -> None:
+        self.answer = answer
+        self.requests: list[tuple[int, int, bytes]] = []
+        self.server = socket.create_server((ip, 0))
+        self.ip, self.port = ip, self.server.getsockname()[1]
+        self.connections = 0
+        self.stopping = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopping:
+            try:
+                sock, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(sock, self.connections), daemon=True).start()
+
+    def _serve(self, sock: socket.socket, conn: int) -> None:
+        buffer = b""
+        n = 0
+        with sock:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    try:
+                        data = sock.recv(65536)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                        while len(buffer) < length:
+                            buffer += sock.recv(65536)
+                        buffer = buffer[length:]
+                n += 1
+                self.requests.append((conn, n, head))
+                if head.startswith(b"GET /health"):
+                    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                else:
+                    reply = self.answer(conn, n, head)
+                if reply is None:
+                    return
+                sock.sendall(reply)
+                if reply.startswith(b"HTTP/1.0") or b"connection: close" in reply.lower():
+                    return
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.server.close()
+
+
+def ok(body: bytes, extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\n" + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_pipelined_requests_answer_in_order(alb, backends):
+    tg = alb.target_group(backends[0].port)
+    alb.listen(tg)
+    alb.register(tg, BACKEND_IPS)
+    requests = (
+        b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+        b"PUT /three HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+        b"HEAD /four HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /five HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    answers, rest = raw_exchange(alb.port, requests, 5, heads=(3,))
+    assert [status for status, _, _ in answers] == [200] * 5
+    bodies = [json.loads(body) for _, _, body in answers if body]
+    assert [b["path"] for b in bodies] == ["/one", "/two", "/three", "/five"]
+    assert [b["body"] for b in bodies[1:3]] == ["abc", "hello world"]
+    assert bodies[2]["headers"]["Content-Length"] == "11"  # the chunked body, sent with a length
+    assert "Transfer-Encoding" not in bodies[2]["headers"]
+    assert answers[3][1]["content-length"] != "0" and answers[3][2] == b""  # HEAD
+    assert answers[4][1]["connection"] == "close"
+    # pipelined requests are spread like any others
+    assert len({b["ip"] for b in bodies}) == 3
+
+
+def test_half_closed_clients(alb, backends):
+    tg = alb.target_group(backends[0].port)
+    alb.listen(tg)
+    alb.register(tg, [IP1])
+    # a complete request, then the client shuts its side: it still gets the answer, then EOF
+    answers, rest = raw_exchange(alb.port, b"GET /half HTTP/1.1\r\nHost: x\r\n\r\n", 1, shut=True)
+    assert answers[0][0] == 200 and json.loads(answers[0][2])["path"] == "/half"
+    assert rest == b""
+    # half a request and then EOF: nothing to answer, the connection just closes
+    for partial in (
+        b"GET /par",
+        b"GET /partial HTTP/1.1\r\nHost: x\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc",
+    ):
+        with socket.create_connection(("127.0.0.1", alb.port), timeout=5) as sock:
+            sock.sendall(partial)
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(4096) == b""
+    assert all(path not in ("/par", "/partial") for _, path in backends[0].requests)
+    assert alb.get("/").status == 200
+
+
+def test_http10_expect_continue_and_oversized_heads(alb, backends):
+    tg = alb.target_group(backends[0].port)
+    alb.listen(tg)
+    alb.register(tg, [IP1])
+    # HTTP/1.0 without Host: answered, then closed; the target still gets a Host
+    answers, rest = raw_exchange(alb.port, b"GET /old HTTP/1.0\r\n\r\n", 1, shut=False)
+    seen = json.loads(answers[0][2])
+    assert seen["headers"]["Host"] == f"{IP1}:{backends[0].port}"
+    assert answers[0][1].get("connection") == "close"
+    # HTTP/1.0 keep-alive is kept alive
+    answers, _ = raw_exchange(
+        alb.port, b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" * 2, 2, shut=False
+    )
+    assert [a[1].get("connection") for a in answers] == ["keep-alive", "keep-alive"]
+    # Expect: 100-continue gets the interim answer before the body is sent
+    with socket.create_connection(("127.0.0.1", alb.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /expect HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+        )
+        f = sock.makefile("rb")
+        assert f.readline() == b"HTTP/1.1 100 Continue\r\n" and f.readline() == b"\r\n"
+        sock.sendall(b"data")
+        status, _, body = read_response(f)
+        assert status == 200 and json.loads(body)["body"] == "data"
+        assert "Expect" not in json.loads(body)["headers"]
+    # a header over 16 KiB is a 400; the listener keeps serving
+    huge = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (17 * 1024) + b"\r\n\r\n"
+    answers, _ = raw_exchange(alb.port, huge, 1, shut=False)
+    assert answers[0][0] == 400 and answers[0][1]["connection"] == "close"
+    # hop-by-hop request headers, and those Connection names, do not reach the target
+    answers, _ = raw_exchange(
+        alb.port,
+        b"GET /hop HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
+        b"Keep-Alive: timeout=5\r\nTE: trailers\r\nX-Kept: 1\r\nConnection: close\r\n\r\n",
+        1,
+    )
+    headers = json.loads(answers[0][2])["headers"]
+    assert headers["X-Kept"] == "1"
+    assert not {"X-Hop", "Keep-Alive", "TE", "Connection"} & set(headers)
+
+
+@pytest.fixture
+def raw_backend():
+    made: list[RawBackend] = []
+
+    def make(answer) -> RawBackend:
+        backend = RawBackend("127.0.0.14", answer)
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        backend.stop()
+
+
+def test_target_closing_a_kept_alive_connection(alb, raw_backend):
+    """The target answers one request per connection and closes the next one unanswered
+    (a keep-alive timeout racing the next request): an idempotent request is retried on a new
+    connection, a POST is not (502)."""
+
+    def answer(conn: int, n: int, head: bytes) -> bytes | None:
+        return ok(b"%d" % conn) if n == 1 else None
+
+    backend = raw_backend(answer)
+    tg = alb.target_group(backend.port)
+    alb.listen(tg)
+    alb.register(tg, [backend.ip])
+    first = int(alb.get("/first").data)
+    second = int(alb.get("/second").data)
+    # the first connection was reused, closed by the target, and the GET retried on a new one
+    assert [(c, n) for c, n, h in backend.requests if b"/second" in h] == [(first, 2), (second, 1)]
+    posted = alb.get("/post", method="POST", body=b"x")
+    assert posted.status == 502
+    assert len([h for _, _, h in backend.requests if b"/post" in h]) == 1  # not sent twice
+    assert alb.get("/third").status == 200
+
+
+def test_answers_framed_by_chunks_or_close_and_hop_by_hop_answer_headers(alb, raw_backend):
+    def answer(conn: int, n: int, head: bytes) -> bytes | None:
+        path = head.split(b" ")[1]
+        if path == b"/chunked":
+            return (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Kind: chunked\r\n\r\n"
+                b"4\r\nwiki\r\n5\r\npedia\r\n0\r\nX-Trailer: t\r\n\r\n"
+            )
+        if path == b"/delimited":
+            return b"HTTP/1.0 200 OK\r\nX-Kind: delimited\r\n\r\nuntil the end\r\n" + b"\0"
+        if path == b"/hop":
+            return ok(
+                b"hop",
+                b"Connection: X-Secret\r\nX-Secret: s\r\nKeep-Alive: timeout=5\r\nX-Open: o\r\n",
+            )
+        if path == b"/interim":
+            return b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + ok(b"final")
+        if path == b"/nocontent":
+            return b"HTTP/1.1 204 No Content\r\nX-Kind: empty\r\n\r\n"
+        if path == b"/twice":
+            return ok(b"one") + ok(b"two")  # a second answer nobody asked for
+        return ok(b"plain")
+
+    backend = raw_backend(answer)
+    tg = alb.target_group(backend.port)
+    alb.listen(tg)
+    alb.register(tg, [backend.ip])
+
+    chunked = alb.get("/chunked")
+    assert chunked.status == 200 and chunked.data == b"wikipedia"
+    assert chunked.headers["Content-Length"] == "9" and "Transfer-Encoding" not in chunked.headers
+
+    # an HTTP/1.0 answer without a length ends when the target closes; the client gets it whole
+    delimited = alb.get("/delimited")
+    assert delimited.data == b"until the end\r\n\0"
+    assert delimited.headers["Content-Length"] == str(len(delimited.data))
+
+    hop = alb.get("/hop")
+    assert hop.data == b"hop" and hop.headers["X-Open"] == "o"
+    assert "X-Secret" not in hop.headers and "Keep-Alive" not in hop.headers
+
+    interim = alb.get("/interim")
+    assert interim.status == 200 and interim.data == b"final"
+    empty = alb.get("/nocontent")
+    assert empty.status == 204 and empty.headers["X-Kind"] == "empty"
+
+    assert alb.get("/twice").data == b"one"
+    # the connection that carried an extra answer is not reused: the next request is clean
+    assert alb.get("/after").data == b"plain"
+
+
+def test_client_leaving_mid_request_ends_its_outstanding_count(alb, backends, emulator):
+    import urllib.request
+
+    tg = alb.target_group(backends[0].port)
+    alb.listen(tg)
+    alb.register(tg, [IP1])
+
+    def in_flight() -> int:
+        data = json.loads(urllib.request.urlopen(emulator.endpoint + "/_lab/elb").read())
+        group = next(g for g in data["target_groups"] if g["arn"] == tg)
+        return sum(t["in_flight"] for t in group["targets"])
+
+    with socket.create_connection(("127.0.0.1", alb.port), timeout=5) as sock:
+        sock.sendall(b"GET /slow?s=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_until(lambda: backends[0].in_flight == 1, 2, 0.02)
+        assert in_flight() == 1
+        # gone for good (a reset; a plain close could be a half-close still owed its answer)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    wait_until(lambda: in_flight() == 0, 1, 0.05)
+    assert alb.get("/").status == 200
+
+
+def test_upgrade_requests_are_answered_as_plain_ones(alb, backends):
+    """The balancer switches no protocol (Upgrade is hop-by-hop): a request asking for one is
+    forwarded without it, body included, and is the last on its connection; CONNECT is 405."""
+    tg = alb.target_group(backends[0].port)
+    alb.listen(tg)
+    alb.register(tg, [IP1])
+    answers, rest = raw_exchange(
+        alb.port,
+        b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /h2c HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+        b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 5\r\n\r\nhel"
+        b"lo"
+        b"GET /ignored HTTP/1.1\r\nHost: x\r\n\r\n",
+        2,
+        shut=True,
+    )
+    first, upgraded = (json.loads(body) for _, _, body in answers)
+    assert first["path"] == "/first"
+    assert (upgraded["path"], upgraded["body"]) == ("/h2c", "hello")
+    assert not {"Upgrade", "HTTP2-Settings", "Connection"} & set(upgraded["headers"])
+    assert answers[1][1]["connection"] == "close" and rest == b""
+    assert all(path != "/ignored" for _, path in backends[0].requests)
+
+    answers, _ = raw_exchange(
+        alb.port, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 1
+    )
+    assert answers[0][0] == 405 and answers[0][1]["connection"] == "close"
+    assert alb.get("/").status == 200
