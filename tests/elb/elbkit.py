@@ -11,12 +11,13 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import urllib3
+
+from tests.conftest import wait_until
 
 BACKEND_IPS = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
 
@@ -149,18 +150,6 @@ def free_port_on(ips: tuple[str, ...]) -> int:
         if ok:
             return port
     raise RuntimeError("no common free port")
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
-        time.sleep(interval)
 
 
 class Alb:

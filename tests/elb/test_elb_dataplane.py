@@ -11,7 +11,9 @@ import time
 from collections import Counter
 
 import pytest
-from elbkit import BACKEND_IPS, connects, free_port, wait_until
+from elbkit import BACKEND_IPS, connects, free_port
+
+from tests.conftest import wait_until
 
 IP1, IP2, IP3 = BACKEND_IPS
 ALL_HEALTHY = dict.fromkeys(BACKEND_IPS, "healthy")

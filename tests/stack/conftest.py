@@ -8,7 +8,6 @@ import json
 import os
 import random
 import socket
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -129,17 +128,6 @@ def get(
             return resp.status, dict(resp.headers), resp.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read().decode()
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
-        time.sleep(interval)
 
 
 def health(elbv2: Any, tg: str) -> dict[str, str]:

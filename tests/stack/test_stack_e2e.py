@@ -14,7 +14,8 @@ from pathlib import Path
 
 from lab.stack import chapter
 from lab.web.page import IP_HEADER
-from tests.stack.conftest import all_healthy, connects, get, health, wait_until
+from tests.conftest import wait_until
+from tests.stack.conftest import all_healthy, connects, get, health
 
 AWS = str(Path(sys.executable).parent / "aws")
 LAB = str(Path(sys.executable).parent / "lab")
