@@ -74,7 +74,7 @@ def _generated_page(n: int) -> str:
 
 
 class PageServer:
-    """The aiohttp app plus the bookkeeping tests read: ``hits`` per path, and the most requests
+    """The aiohttp app plus the bookkeeping tests read, per path: ``hits``, and the most requests
     it was serving at once (``peak_in_flight``), which shows whether a client works in parallel
     without timing it."""
 
@@ -82,8 +82,8 @@ class PageServer:
         self.host = host
         self.port = port
         self.hits: Counter[str] = Counter()
-        self.in_flight = 0
-        self.peak_in_flight = 0
+        self.in_flight: Counter[str] = Counter()
+        self.peak_in_flight: Counter[str] = Counter()
         self._runner: web.AppRunner | None = None
         self._hanging: set[asyncio.Future[None]] = set()
 
@@ -129,12 +129,13 @@ class PageServer:
     @web.middleware
     async def _count(self, request: web.Request, handler):  # type: ignore[no-untyped-def]
         self.hits[request.path] += 1
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        path = request.path
+        self.in_flight[path] += 1
+        self.peak_in_flight[path] = max(self.peak_in_flight[path], self.in_flight[path])
         try:
             return await handler(request)
         finally:
-            self.in_flight -= 1
+            self.in_flight[path] -= 1
 
     async def _index(self, request: web.Request) -> web.Response:
         links = "".join(

@@ -208,10 +208,10 @@ def test_parallel_slots_receive_several_messages_at_once(
 ) -> None:
     jobs = cloud.producer.submit([pages.url(f"/slow?ms={1000 + i}") for i in range(3)])
     worker = cloud.worker(renderer, max_messages=3, parallel=3)
-    pages.peak_in_flight = 0
+    pages.peak_in_flight["/slow"] = 0
     run(run_all(worker))
     assert worker.stats.counts["done"] == 3
-    assert pages.peak_in_flight == 3, "the page server never had the 3 slow pages at once"
+    assert pages.peak_in_flight["/slow"] == 3, "the 3 slow pages were never served at once"
     for job in jobs:
         band, _ = generated_colours(int(job.url.rsplit("=", 1)[1]))
         obj = cloud.s3.get_object(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")

@@ -90,9 +90,9 @@ def test_parallel_renders_share_one_browser(renderer, run, pages) -> None:
 
     run(renderer.render(pages.url("/sample/0")))  # warm
     launches = renderer.launches
-    pages.peak_in_flight = 0
+    pages.peak_in_flight["/slow"] = 0
     shots, _ = run(many())
-    assert pages.peak_in_flight == 3, "the page server never had the 3 slow pages at once"
+    assert pages.peak_in_flight["/slow"] == 3, "the 3 slow pages were never served at once"
     for n, data in enumerate(shots[3:], start=1):
         band, block = generated_colours(n)
         image = png.decode(data)
