@@ -26,7 +26,6 @@ import asyncio
 import json
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.common import free_port
 from lab import aws, runtime
 from lab.config import LabConfig
 from lab.lb import nginx
@@ -45,21 +45,6 @@ from lab.web import fleet
 
 IPS = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
 CONNECTIONS = 64
-
-
-def free_port(ips: tuple[str, ...] = ("127.0.0.1",)) -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            for ip in ips:
-                with socket.socket() as probe:
-                    probe.bind((ip, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port")
 
 
 # ---------------------------------------------------------------- load generators

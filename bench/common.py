@@ -12,10 +12,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(ips: tuple[str, ...] = ("127.0.0.1",)) -> int:
+    """A port free on 127.0.0.1 and on every one of ``ips``."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            for ip in ips:
+                with socket.socket() as probe:
+                    probe.bind((ip, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no port free on all of " + ", ".join(ips))
 
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
