@@ -121,9 +121,21 @@ def bench_lab(urls: list[str], workers: int, parallel: int, executable: str) -> 
         start = time.perf_counter()
         jobs = producer.submit(urls)
         wanted = {f"{job.id}.png" for job in jobs}
+        # A message is deleted only after its PNG is uploaded, so an empty queue with nothing in
+        # flight means every job is done; asking the queue is cheap, while listing the bucket
+        # every 100 ms would compete with the workers for the emulator's S3.
         deadline = time.monotonic() + 600
-        while not wanted <= list_pngs(s3, resources.bucket) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        while time.monotonic() < deadline:
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=resources.queue_url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            if not any(int(v) for v in attrs.values()):
+                break
+            time.sleep(0.05)
         elapsed = time.perf_counter() - start
         missing = len(wanted - list_pngs(s3, resources.bucket))
         for job in jobs[:: max(1, len(jobs) // 10)]:  # spot-check what was uploaded
