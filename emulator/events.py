@@ -8,11 +8,12 @@ and ``at`` (epoch seconds); the bus adds ``id``, increasing from 1."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from typing import Any
 
 from aiohttp import web
+
+from emulator.waiting import sleep_or_wake
 
 Event = dict[str, Any]
 
@@ -42,8 +43,7 @@ class EventBus:
 
     async def wait(self, timeout: float) -> None:
         self._changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
+        await sleep_or_wake(self._changed, timeout)
 
     async def handle(self, request: web.Request) -> web.Response:
         """``after`` (id), ``limit`` (≤ 10000), ``type`` (prefix), ``wait`` (seconds ≤ 20)."""

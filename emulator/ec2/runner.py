@@ -47,6 +47,7 @@ from emulator.config import EmulatorSettings
 from emulator.ec2 import core
 from emulator.ec2.core import InstanceView, Workload
 from emulator.moto_bridge.wsgi import WsgiRunner
+from emulator.waiting import sleep_or_wake
 
 log = logging.getLogger("emulator.ec2")
 
@@ -210,12 +211,7 @@ class InstanceRunner:
                 raise
             except Exception:
                 log.exception("instance sync failed; retrying")
-            waiter = asyncio.ensure_future(self._wake.wait())
-            try:
-                await asyncio.wait({waiter}, timeout=self.sync_interval)
-            finally:
-                waiter.cancel()
-            self._wake.clear()
+            await sleep_or_wake(self._wake, self.sync_interval)
 
     # -- reconcile ----------------------------------------------------------------------------
 

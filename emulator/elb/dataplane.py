@@ -81,6 +81,7 @@ from emulator.elb.proxy import (
 from emulator.elb.rules import Decision, RequestInfo, Rule, compile_rules, decide, evaluate
 from emulator.elb.snapshot import ListenerSpec, Snapshot, TargetGroupSpec, read_moto
 from emulator.moto_bridge.wsgi import WsgiRunner
+from emulator.waiting import sleep_or_wake
 
 log = logging.getLogger("emulator.elb")
 
@@ -279,17 +280,6 @@ class DataPlane:
 
     # -- sync ---------------------------------------------------------------------------------
 
-    @staticmethod
-    async def _sleep(event: asyncio.Event, seconds: float) -> None:
-        """Sleep until ``event`` is set or ``seconds`` pass, then clear it. Not ``wait_for``:
-        on Python 3.11 it can swallow a cancellation that coincides with the event."""
-        waiter = asyncio.ensure_future(event.wait())
-        try:
-            await asyncio.wait({waiter}, timeout=seconds)
-        finally:
-            waiter.cancel()
-        event.clear()
-
     async def _sync_loop(self) -> None:
         while not self._stopping:
             try:
@@ -298,7 +288,7 @@ class DataPlane:
                 raise
             except Exception:
                 log.exception("ELB sync failed; retrying")
-            await self._sleep(self._wake_sync, self.sync_interval)
+            await sleep_or_wake(self._wake_sync, self.sync_interval)
 
     async def sync(self) -> None:
         """Copy moto's records and reconcile the data plane with them."""
@@ -437,7 +427,7 @@ class DataPlane:
                 task.add_done_callback(self._checks.discard)
             next_due = self.health.next_due()
             delay = 0.5 if next_due is None else next_due - self.clock.now()
-            await self._sleep(self._wake_health, min(0.5, max(0.02, delay)))
+            await sleep_or_wake(self._wake_health, min(0.5, max(0.02, delay)))
 
     async def _run_check(self, check: DueCheck, address: str | None) -> None:
         result = await self._check(check, address)

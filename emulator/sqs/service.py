@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from emulator.sqs.engine import Delivery, SendRequest, SqsEngine
 from emulator.sqs.errors import SqsError, invalid_value, missing
 from emulator.sqs.messages import AttributeValue, md5_of_attributes
+from emulator.waiting import sleep_or_wake
 
 Params = dict[str, Any]
 Reply = dict[str, Any]
@@ -465,5 +465,4 @@ class SqsService:
 
     async def _wait_ready(self, name: str, timeout: float) -> None:
         event = self._ready_events.setdefault(name, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), max(timeout, 0.001))
+        await sleep_or_wake(event, max(timeout, 0.001))
