@@ -47,7 +47,7 @@ from emulator.config import EmulatorSettings
 from emulator.ec2 import core
 from emulator.ec2.core import InstanceView, Workload
 from emulator.moto_bridge.wsgi import WsgiRunner
-from emulator.waiting import sleep_or_wake
+from emulator.waiting import sync_forever
 
 log = logging.getLogger("emulator.ec2")
 
@@ -204,14 +204,9 @@ class InstanceRunner:
         self._wake.set()
 
     async def _loop(self) -> None:
-        while not self._stopping:
-            try:
-                await self.sync()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("instance sync failed; retrying")
-            await sleep_or_wake(self._wake, self.sync_interval)
+        await sync_forever(
+            self.sync, self._wake, self.sync_interval, lambda: self._stopping, log, "instance"
+        )
 
     # -- reconcile ----------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ from emulator.elb.proxy import (
 from emulator.elb.rules import Decision, RequestInfo, Rule, compile_rules, decide, evaluate
 from emulator.elb.snapshot import ListenerSpec, Snapshot, TargetGroupSpec, read_moto
 from emulator.moto_bridge.wsgi import WsgiRunner
-from emulator.waiting import sleep_or_wake
+from emulator.waiting import sleep_or_wake, sync_forever
 
 log = logging.getLogger("emulator.elb")
 
@@ -281,14 +281,9 @@ class DataPlane:
     # -- sync ---------------------------------------------------------------------------------
 
     async def _sync_loop(self) -> None:
-        while not self._stopping:
-            try:
-                await self.sync()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("ELB sync failed; retrying")
-            await sleep_or_wake(self._wake_sync, self.sync_interval)
+        await sync_forever(
+            self.sync, self._wake_sync, self.sync_interval, lambda: self._stopping, log, "ELB"
+        )
 
     async def sync(self) -> None:
         """Copy moto's records and reconcile the data plane with them."""
