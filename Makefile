@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 # Debian packages the lab runs for real: the browser the workers drive, the web server behind
 # `lab lb --engine nginx`, fonts for rendered pages.
 APT_PACKAGES := chromium nginx-light fonts-dejavu-core sqlite3
+# What the benchmarks drive besides the lab: wrk, the load generator of bench/alb_vs_nginx.
+BENCH_PACKAGES := wrk
 
 .PHONY: setup system lab test lint bench clean
 
@@ -16,7 +18,7 @@ setup: system $(STAMP)
 
 system:
 	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -43,6 +45,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+bench: EXTRA_PACKAGES = $(BENCH_PACKAGES)
 bench: setup
 	$(BIN)/python -m bench.sqs_throughput
 

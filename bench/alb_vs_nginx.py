@@ -1,6 +1,6 @@
 """The emulator's ALB data plane against nginx, in front of the same three web servers, in one run.
 
-    .venv/bin/python -m bench.alb_vs_nginx [--seconds 5] [--rate 500] [--json]
+    .venv/bin/python -m bench.alb_vs_nginx [--seconds 5] [--rate 500] [--event-rounds 3] [--json]
 
 Everything is built as the lab builds it: the emulator (own port and state folder), three
 ``lab.web.server`` processes on 127.0.0.11-13, an ALB created through the ELBv2 API (its
@@ -15,8 +15,16 @@ nginx):
   generator waiting for it). "Direct" rotates over the three backends like the balancers do;
   the balancers' added latency is their percentile minus direct's.
 
-The issue's floors: ALB >= 1/3 of nginx's requests per second, and < 2 ms added p50 at 500 rps.
-Traffic goes to 127.0.0.0/8 only; every process is stopped at the end.
+Then the ALB's requests per second with its ``elb.request`` events (one per request) off, on,
+and on with a follower reading every one of them over HTTP as it is published (what the TUI or
+``lab events --follow`` costs the emulator; the follower parses only each reply's head, so its
+own work takes little from the balancer). Each mode runs in an emulator of its own, restarted
+on the same state (``--no-elb-request-events`` for off), so the load balancer stays the same;
+``--event-rounds`` rounds, in alternating order, and the best of each mode counts.
+
+The issue's floors: ALB >= 1/3 of nginx's requests per second, < 2 ms added p50 at 500 rps,
+and with request events on, at least 90% of the requests per second with them off. Traffic goes
+to 127.0.0.0/8 only; every process is stopped at the end.
 """
 
 from __future__ import annotations
@@ -24,13 +32,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -141,6 +152,78 @@ def latency(urls: list[str], rate: float, seconds: float) -> dict[str, float]:
         return asyncio.run(_open_loop(urls, rate, seconds))
 
 
+# ---------------------------------------------------------------- request events on and off
+
+EVENT_MODES = ("off", "on", "on, followed")
+_NEXT_AFTER = re.compile(rb'"next_after":(\d+)')
+_MISSED = re.compile(rb'"missed":(\d+)')
+
+
+class Follower:
+    """Reads every event of the stream as it is published, in a thread, until stopped."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.bytes = self.reads = self.missed = 0
+        self.after = 0
+        self._stop = threading.Event()
+        with urllib.request.urlopen(f"{endpoint}/_lab/events?limit=1", timeout=10) as r:
+            self.after = json.loads(r.read())["last_id"]
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            url = f"{self.endpoint}/_lab/events?after={self.after}&limit=10000&wait=1"
+            with urllib.request.urlopen(url, timeout=30) as response:
+                body = response.read()
+            head = body[:400]
+            self.after = int(_NEXT_AFTER.search(head).group(1))  # type: ignore[union-attr]
+            self.missed += int(_MISSED.search(head).group(1))  # type: ignore[union-attr]
+            self.reads += 1
+            self.bytes += len(body)
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join(10)
+        return {"reads": self.reads, "bytes": self.bytes, "missed": self.missed}
+
+
+def restart(config: LabConfig, request_events: bool) -> LabConfig:
+    """The emulator again, on the same state, with request events on or off."""
+    runtime.stop(config, "emulator")
+    config = replace(config, elb_request_events=request_events)
+    runtime.start_emulator(config)
+    return config
+
+
+def request_events(
+    config: LabConfig, url: str, tg_arn: str, seconds: float, rounds: int
+) -> tuple[LabConfig, dict[str, object]]:
+    """Requests per second of the ALB in each mode of ``EVENT_MODES``, best of ``rounds``."""
+    samples: dict[str, list[float]] = {mode: [] for mode in EVENT_MODES}
+    followed: dict[str, float] = {}
+    for round_ in range(rounds):
+        order = EVENT_MODES if round_ % 2 == 0 else tuple(reversed(EVENT_MODES))
+        for mode in order:
+            config = restart(config, request_events=mode != "off")
+            wait_healthy(aws.client("elbv2", config), tg_arn)
+            throughput(url, 1)
+            follower = Follower(config.endpoint) if mode == "on, followed" else None
+            samples[mode].append(throughput(url, seconds)["rps"])
+            if follower is not None:
+                followed = follower.stop()
+            time.sleep(1)
+    best = {mode: max(values) for mode, values in samples.items()}
+    return config, {
+        "rps": best,
+        "samples": samples,
+        "on_over_off": best["on"] / best["off"],
+        "followed_over_off": best["on, followed"] / best["off"],
+        "follower": followed,
+    }
+
+
 # ---------------------------------------------------------------- the setup
 
 
@@ -161,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--rate", type=float, default=500.0, help="open-loop requests/second")
+    parser.add_argument(
+        "--event-rounds", type=int, default=3, help="rounds of request events off/on (0: none)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -210,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
             throughput(urls[0], 1)
             results[name].update(throughput(urls[0], args.seconds))
             time.sleep(1)  # let the proxies finish what wrk left in flight
+        events: dict[str, object] = {}
+        if args.event_rounds > 0:
+            config, events = request_events(
+                config, paths["alb"][0], stack.target_group_arn, args.seconds, args.event_rounds
+            )
     finally:
         nginx.stop(config)
         for spec in specs:
@@ -225,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         "alb_rps_at_least_a_third_of_nginx": ratio >= 1 / 3,
         "alb_added_p50_under_2ms": results["alb"]["added_p50_ms"] < 2.0,
     }
+    if events:
+        floors["alb_rps_with_request_events_at_least_90_percent"] = (
+            float(events["on_over_off"]) >= 0.9  # type: ignore[arg-type]
+        )
     report = {
         "tool": "wrk" if shutil.which("wrk") else "aiohttp",
         "seconds": args.seconds,
@@ -232,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         "connections": CONNECTIONS,
         "results": results,
         "alb_over_nginx_rps": ratio,
+        "request_events": events,
+        "load_average": os.getloadavg(),
         "floors": floors,
     }
     if args.json:
@@ -256,6 +353,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['p99_ms']:>8.2f} {added}"
             )
         print(f"ALB / nginx requests per second: {ratio:.2f}")
+        if events:
+            rps: dict[str, float] = events["rps"]  # type: ignore[assignment]
+            samples: dict[str, list[float]] = events["samples"]  # type: ignore[assignment]
+            print(
+                f"ALB with request events (best of {args.event_rounds}, wrk -c{CONNECTIONS}, "
+                f"{args.seconds:g} s each):"
+            )
+            for mode in EVENT_MODES:
+                runs = ", ".join(f"{v:,.0f}" for v in samples[mode])
+                print(f"  {mode:14} {rps[mode]:>10,.0f} req/s  ({runs})")
+            print(
+                f"  on / off: {events['on_over_off']:.3f}; on, followed / off: "
+                f"{events['followed_over_off']:.3f}"
+            )
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for floor, ok in floors.items():
             print(f"  {'PASS' if ok else 'FAIL'}  {floor}")
     return 0 if all(floors.values()) else 1

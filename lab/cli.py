@@ -8,10 +8,13 @@ import sys
 import click
 
 from lab import runtime
+from lab.chaos_cli import chaos, clock
 from lab.config import ConfigError, LabConfig
+from lab.events_cli import events
 from lab.lb import up as lbup
 from lab.lb.cli import lb
 from lab.stack.cli import stack
+from lab.trace.cli import trace
 from lab.url2png import resources as url2png_resources
 from lab.url2png.cli import url2png
 from lab.web.cli import web
@@ -49,7 +52,7 @@ def up(config: LabConfig) -> None:
 def bring_up(config: LabConfig) -> None:
     """The local cloud, then the chapter's resources on it, created through AWS APIs."""
     health = runtime.start_emulator(config)
-    click.echo(f"local cloud running at {health['endpoint']} (state in {config.state_dir})")
+    click.echo(f"local cloud running at {config.endpoint} (state in {config.state_dir})")
     click.echo("services: " + ", ".join(health["services"]))
     click.echo(url2png_resources.summary(url2png_resources.ensure(config)))
     click.echo("point any AWS client at it with:  eval $(lab env)")
@@ -73,9 +76,13 @@ def status(config: LabConfig) -> None:
     if not health:
         click.echo(f"local cloud: not running (expected at {config.endpoint})")
         sys.exit(3)
-    click.echo(f"local cloud: running at {health['endpoint']}")
+    click.echo(f"local cloud: running at {config.endpoint}")
     for name, state in health["services"].items():
         click.echo(f"  {name:22} {state}")
+    speed = (health.get("clock") or {}).get("speed", 1)
+    click.echo(f"clock: {'real time' if speed == 1 else f'{speed:g}x faster (lab clock)'}")
+    on = (health.get("chaos") or {}).get("enabled")
+    click.echo(f"delivery model: {'on (lab chaos status)' if on else 'off'}")
 
 
 @main.command()
@@ -109,3 +116,7 @@ main.add_command(stack)
 
 main.add_command(url2png)
 main.add_command(worker)
+main.add_command(events)
+main.add_command(trace)
+main.add_command(chaos)
+main.add_command(clock)

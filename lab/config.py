@@ -1,85 +1,127 @@
-"""The lab's one configuration object. Every value can be set from the environment (``LAB_*``), so
-the CLI, the TUI, notebooks and tests agree on where the local cloud is."""
+"""The lab's one configuration object, and the only reader of ``LAB_*`` variables on the lab
+side: the CLI, the TUI, notebooks and tests build one ``LabConfig`` and agree on where the local
+cloud is and how it runs.
+
+Settings the emulator uses are declared once, in ``emulator.config.EmulatorSettings``; the lab
+takes them over with the same default and checks (``_emulator``) and passes them to the
+emulator on its command line (``emulator_settings``). ``docs/configuration.md`` is written from
+these declarations (``lab.config_reference``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from emulator import settings as st
+from emulator.config import EmulatorSettings
+from emulator.settings import SettingError, setting
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "LAB_"
+ConfigError = SettingError  # a LAB_* setting that cannot be used; the message names it
+
+_EMULATOR_FIELDS = {f.name: f for f in dataclasses.fields(EmulatorSettings)}
 
 
-class ConfigError(ValueError):
-    """A ``LAB_*`` setting that cannot be used; the message names it."""
+def _emulator(name: str) -> Any:
+    """A setting the lab passes on to the emulator: its default and checks are the
+    emulator's own."""
+    field = _EMULATOR_FIELDS[name]
+    return dataclasses.field(default=field.default, metadata={**field.metadata, "emulator": True})
+
+
+def env_name(field_name: str) -> str:
+    return ENV_PREFIX + field_name.upper()
+
+
+def _allow_list(text: str) -> None:
+    from lab.worker.url_policy import UrlPolicy
+
+    UrlPolicy.from_strings(text.split(","))
 
 
 @dataclass(frozen=True)
 class LabConfig:
-    host: str = "127.0.0.1"
-    port: int = 4566
-    state_dir: Path = REPO_ROOT / ".lab"
-    region: str = "us-east-1"
-    access_key: str = "test"
-    secret_key: str = "test"
+    # Where the local cloud is, and how it runs (passed to the emulator).
+    host: str = _emulator("host")
+    port: int = _emulator("port")
+    state_dir: Path = dataclasses.field(
+        default=REPO_ROOT / ".lab",
+        metadata={
+            **_EMULATOR_FIELDS["state_dir"].metadata,
+            "emulator": True,
+            "shown": ".lab in the checkout",
+        },
+    )
+    region: str = _emulator("region")
+    account_id: str = _emulator("account_id")
+    public_host: str = _emulator("public_host")
+    listener_host: str = _emulator("listener_host")
+    listener_port_offset: int = _emulator("listener_port_offset")
+    elb_target_networks: str = _emulator("elb_target_networks")
+    elb_sync_interval: float = _emulator("elb_sync_interval")
+    elb_request_events: bool = _emulator("elb_request_events")
+    instance_network: str = _emulator("instance_network")
+    instance_port: int = _emulator("instance_port")
+    instance_command: str = _emulator("instance_command")
+    instance_sync_interval: float = _emulator("instance_sync_interval")
+    instance_workloads: bool = _emulator("instance_workloads")
+    events_capacity: int = _emulator("events_capacity")
+    # What clients send (the emulator checks no signature).
+    access_key: str = setting("test", "AWS access key id the lab's clients use")
+    secret_key: str = setting("test", "AWS secret access key the lab's clients use")
     # Section 15.1: the web servers behind the load balancer (lab/web, lab/lb).
-    web_servers: int = 3  # on 127.0.0.11, .12, ...
-    web_port: int = 8001
-    listener_port_offset: int = 8000  # the emulator's data plane: listener 80 -> 127.0.0.1:8080
-    health_check_interval: int = 10  # the chapter's; tests use 5, the API's minimum
-    nginx_port: int = 8090  # `lab lb nginx start`
-    # URL2PNG (section 15.2): on real AWS the bucket name must be globally unique, so set
-    # LAB_URL2PNG_BUCKET; LAB_WEBSITE_URL is the website endpoint with ``{bucket}``/``{region}``,
-    # e.g. ``http://{bucket}.s3-website-{region}.amazonaws.com`` (empty: the embedded lab's).
-    url2png_queue: str = "url2png"
-    url2png_dlq: str = "url2png-dlq"
-    url2png_bucket: str = "url2png"
-    url2png_max_receive: int = 3
-    url2png_allow: str = "loopback,private"
-    website_url: str = ""
+    web_servers: int = setting(
+        3, "web servers `lab up` starts, on 127.0.0.11, .12, ...", lo=0, hi=200
+    )
+    web_port: int = setting(8001, "port of the web servers", lo=1, hi=65535)
+    health_check_interval: int = setting(
+        10, "target group health-check interval in seconds (the chapter's)", lo=5, hi=300
+    )
+    nginx_port: int = setting(8090, "port of `lab lb nginx start`", lo=1, hi=65535)
+    # URL2PNG (section 15.2).
+    url2png_queue: str = setting("url2png", "queue of URL2PNG jobs")
+    url2png_dlq: str = setting("url2png-dlq", "its dead-letter queue")
+    url2png_bucket: str = setting(
+        "url2png", "bucket with website hosting for the PNGs (globally unique on AWS)"
+    )
+    url2png_max_receive: int = setting(
+        3, "receives before a message goes to the dead-letter queue", lo=1, hi=1000
+    )
+    url2png_allow: str = setting(
+        "loopback,private",
+        "addresses pages may reach: loopback, private, public, or CIDR blocks "
+        "(link-local and metadata addresses never)",
+        check=_allow_list,
+    )
+    website_url: str = setting(
+        "",
+        "website endpoint with {bucket} and {region} (empty: the emulator's, "
+        "http://BUCKET.s3-website.localhost:PORT)",
+    )
+    chromium: str = setting("", "browser the workers drive (empty: Debian's chromium)")
+
+    def __post_init__(self) -> None:
+        st.check_all(self, env_name)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LabConfig:
         """Defaults, overridden by ``LAB_<FIELD>`` variables (``LAB_PORT=4567``)."""
         environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for field in fields(cls):
-            raw = environ.get(f"LAB_{field.name.upper()}")
-            if raw is None:
-                continue
-            kind = type(getattr(cls, field.name))
-            try:
-                if kind is int:
-                    values[field.name] = int(raw)
-                elif issubclass(kind, Path):
-                    values[field.name] = Path(raw).resolve()
-                else:
-                    values[field.name] = raw
-            except ValueError:
-                raise ConfigError(
-                    f"LAB_{field.name.upper()}={raw!r} is not a valid {kind.__name__}"
-                ) from None
-        config = cls(**values)  # type: ignore[arg-type]
-        if not 1 <= config.port <= 65535:
-            raise ConfigError(f"LAB_PORT={config.port} is not a port number (1-65535)")
-        if not 0 <= config.web_servers <= 200:
-            raise ConfigError(f"LAB_WEB_SERVERS={config.web_servers} must be 0-200")
-        if not 5 <= config.health_check_interval <= 300:
-            raise ConfigError(
-                f"LAB_HEALTH_CHECK_INTERVAL={config.health_check_interval} must be 5-300 (seconds, "
-                "the ELBv2 API's range)"
-            )
-        for name in ("web_port", "nginx_port"):
-            if not 1 <= getattr(config, name) <= 65535:
-                raise ConfigError(
-                    f"LAB_{name.upper()}={getattr(config, name)} is not a port number"
-                )
-        if not 1 <= config.url2png_max_receive <= 1000:
-            raise ConfigError(
-                f"LAB_URL2PNG_MAX_RECEIVE={config.url2png_max_receive} is not 1-1000 (SQS's range)"
-            )
-        return config
+        raw = {
+            f.name: environ[env_name(f.name)]
+            for f in dataclasses.fields(cls)
+            if env_name(f.name) in environ
+        }
+        return cls(**st.from_strings(cls, raw, env_name))
+
+    def emulator_settings(self) -> EmulatorSettings:
+        """What the emulator of this lab runs with."""
+        return EmulatorSettings(**{name: getattr(self, name) for name in _EMULATOR_FIELDS})
 
     @property
     def endpoint(self) -> str:
@@ -94,6 +136,12 @@ class LabConfig:
         """One loopback address per web server: Linux routes all of 127.0.0.0/8 to ``lo``, so
         each server has an address of its own to report, as instances have private IPs."""
         return tuple(f"127.0.0.{11 + i}" for i in range(self.web_servers))
+
+    def local_port(self, listener_port: int) -> int:
+        """Where the emulator serves a load balancer's listener port on this machine."""
+        if listener_port < 1024:
+            return listener_port + self.listener_port_offset
+        return listener_port
 
     def website_endpoint(self, bucket: str) -> str:
         """Where a browser reads the bucket's website: the embedded lab serves

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from lab.config import LabConfig
@@ -39,7 +40,8 @@ def running_pid(config: LabConfig, name: str) -> int | None:
 
 
 def spawn(config: LabConfig, name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
-    """Start ``argv`` in the background in its own session, logging to ``logs/NAME.log``."""
+    """Start ``argv`` in the background in its own session, logging to ``logs/NAME.log``.
+    ``env`` replaces the child's environment (default: this process's)."""
     config.log_dir.mkdir(parents=True, exist_ok=True)
     pid_file(config, name).parent.mkdir(parents=True, exist_ok=True)
     log = open(config.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
@@ -49,11 +51,43 @@ def spawn(config: LabConfig, name: str, argv: list[str], env: dict[str, str] | N
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        env={**os.environ, **(env or {})},
+        env=dict(os.environ) if env is None else env,
     )
     log.close()
     pid_file(config, name).write_text(str(proc.pid))
     return proc.pid
+
+
+def start_and_wait(
+    config: LabConfig,
+    name: str,
+    argv: list[str],
+    ready: Callable[[], bool],
+    *,
+    what: str,
+    wait: float,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> int:
+    """Start a background process and wait until ``ready()``; if it exits or ``wait`` seconds
+    pass first, stop it and raise a ``LabError`` with the tail of its log (``log``, default
+    ``logs/NAME.log``), so the user sees why it did not start."""
+    pid = spawn(config, name, argv, env)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if ready():
+            return pid
+        if running_pid(config, name) != pid or not _alive(pid):
+            break
+        time.sleep(0.05)
+    log = log or config.log_dir / f"{name}.log"
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+    except OSError:
+        tail = []
+    stop(config, name)
+    lines = "\n".join(tail) if tail else "(its log is empty)"
+    raise LabError(f"{what} did not start; last lines of {log}:\n{lines}")
 
 
 def stop(config: LabConfig, name: str, timeout: float = 10.0) -> bool:
@@ -103,35 +137,27 @@ def emulator_health(config: LabConfig, timeout: float = 1.0) -> dict | None:
 
 
 def start_emulator(config: LabConfig, wait: float = 30.0) -> dict:
-    """Start the emulator unless it already answers; return its health document."""
+    """Start the emulator unless it already answers; return its health document. Its settings
+    go on its command line; ``LAB_*`` variables are not passed down, so what it runs with is
+    exactly this configuration."""
     health = emulator_health(config)
     if health:
         return health
-    argv = [
-        sys.executable,
-        "-m",
+    argv = [sys.executable, "-m", "emulator", *config.emulator_settings().to_argv()]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAB_")}
+    start_and_wait(
+        config,
         "emulator",
-        "--host",
-        config.host,
-        "--port",
-        str(config.port),
-        "--state-dir",
-        str(config.state_dir),
-        "--region",
-        config.region,
-    ]
-    pid = spawn(config, "emulator", argv)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        health = emulator_health(config, timeout=0.5)
-        if health:
-            return health
-        if not _alive(pid):
-            break
-        time.sleep(0.1)
-    log = config.log_dir / "emulator.log"
-    tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
-    raise LabError("the emulator did not start; last lines of its log:\n" + "\n".join(tail))
+        argv,
+        lambda: emulator_health(config, timeout=0.5) is not None,
+        what="the emulator",
+        wait=wait,
+        env=env,
+    )
+    health = emulator_health(config)
+    if health is None:
+        raise LabError("the emulator started but does not answer at " + config.endpoint)
+    return health
 
 
 def reset_state(config: LabConfig) -> None:

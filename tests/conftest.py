@@ -60,16 +60,23 @@ class EmulatorProcess:
             "AWS_DEFAULT_REGION": "us-east-1",
         }
 
+    def options(self) -> list[str]:
+        """The emulator's settings, as ``lab up`` passes them: on its command line."""
+        return [
+            "--port",
+            str(self.port),
+            "--state-dir",
+            str(self.state_dir),
+            # EC2 instances' web servers get addresses of this emulator's own, so two emulators
+            # in one test run never fight over 127.0.1.x:80.
+            "--instance-network",
+            f"127.{self.port >> 8}.{self.port & 255}.0/24",
+        ]
+
     def start(self) -> EmulatorProcess:
-        argv = [sys.executable, "-m", "emulator", "--port", str(self.port)]
-        argv += ["--state-dir", str(self.state_dir)]
-        # EC2 instances' web servers get addresses of this emulator's own, so two emulators in
-        # one test run never fight over 127.0.1.x:80.
-        env = {**os.environ, "LAB_INSTANCE_NETWORK": f"127.{self.port >> 8}.{self.port & 255}.0/24"}
+        argv = [sys.executable, "-m", "emulator", *self.options()]
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
+            self.proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

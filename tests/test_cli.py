@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -42,7 +44,13 @@ def shell(env: dict[str, str], script: str) -> subprocess.CompletedProcess:
 def test_up_status_env_down(lab_env):
     assert lab(lab_env, "status", check=False).returncode == 3
     up = lab(lab_env, "up")
-    assert f"127.0.0.1:{lab_env['LAB_PORT']}" in up.stdout or "localhost" in up.stdout
+    exported = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in lab(lab_env, "env").stdout.split("\n")
+        if line
+    )
+    # `lab up` names the endpoint `lab env` exports
+    assert f"local cloud running at {exported['AWS_ENDPOINT_URL']} " in up.stdout
     status = lab(lab_env, "status")
     for service in ("sqs", "s3", "elasticloadbalancing", "cloudformation"):
         assert service in status.stdout
@@ -97,3 +105,51 @@ def test_unknown_command_and_bad_port_are_clear(lab_env):
     run = lab(busy, "up", check=False)
     assert run.returncode != 0
     assert "Traceback" not in run.stderr
+    assert run.stderr.strip() == "lab: LAB_PORT='not-a-port' is not a whole number"
+    for name, value, words in (
+        ("LAB_LISTENER_PORT_OFFSET", "-5", "must be 0 to 64000"),
+        ("LAB_INSTANCE_NETWORK", "10.0.0.0/24", "not a loopback network"),
+        ("LAB_INSTANCE_WORKLOADS", "maybe", "is not on or off"),
+        ("LAB_HEALTH_CHECK_INTERVAL", "2", "must be 5 to 300"),
+    ):
+        run = lab({**lab_env, name: value}, "status", check=False)
+        assert run.returncode == 1 and "Traceback" not in run.stderr
+        assert run.stderr.startswith(f"lab: {name}=") and words in run.stderr, run.stderr
+
+
+def test_lab_up_hands_its_settings_to_the_emulator_on_its_command_line(lab_env, tmp_path):
+    """The emulator runs with what `lab up` was configured with, as options, not through
+    inherited LAB_* variables (it reads none)."""
+    offset = str(free_port() - 80)
+    env = {**lab_env, "LAB_LISTENER_PORT_OFFSET": offset, "LAB_WEB_SERVERS": "0"}
+    lab(env, "up")
+    pid = (Path(lab_env["LAB_STATE_DIR"]) / "run" / "emulator.pid").read_text().strip()
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert [b"--listener-port-offset", offset.encode()] == argv[
+        argv.index(b"--listener-port-offset") :
+    ][:2]
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert not [v for v in environ if v.startswith(b"LAB_")]
+    listeners = json.loads(
+        urllib.request.urlopen(f"http://127.0.0.1:{lab_env['LAB_PORT']}/_lab/elb").read()
+    )
+    assert listeners["port_offset"] == int(offset)
+
+
+def test_emulator_options_are_checked_before_it_starts(tmp_path):
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--elb-sync-interval",
+            "fast",
+            "--state-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "--elb-sync-interval='fast' is not a number" in run.stderr

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator.moto_bridge.snapshot import loads
+
 if TYPE_CHECKING:
     from conftest import EmulatorProcess
 
@@ -256,3 +258,11 @@ def test_a_change_right_before_lab_down_is_kept(fresh_emulator):
     fresh_emulator.start()
     body = fresh_emulator.client("s3").get_object(Bucket="quick", Key="last.txt")["Body"].read()
     assert body == b"just in time"
+
+
+def test_a_snapshot_from_before_the_codec_had_its_own_module_still_loads(tmp_path):
+    """A pickle names the codec's functions by module; snapshots written before the split name
+    ``emulator.moto_bridge.persistence``, and ``lab up`` must still read them."""
+    (tmp_path / "d1g3st").write_bytes(b"the body")
+    old = b"cemulator.moto_bridge.persistence\n_load_blob\n(Vd1g3st\ntR."
+    assert loads(old, tmp_path) == b"the body"

@@ -2,7 +2,7 @@
 
 - ``runner``: one local workload process per running instance (the lab's web server by
   default), each on a loopback address of its own; the load balancer's data plane reaches
-  instance targets there (``emulator.elb.snapshot.set_instance_resolver``).
+  instance targets there (``InstanceRunner.resolve``, handed to it by ``emulator.app``).
 - ``imds``: the instance metadata service at ``/latest/...``, answering each instance from its
   own address.
 - ``stacks``: DeleteStack in dependency order, so deleting the chapter's stack leaves nothing
@@ -18,27 +18,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from emulator import routing
+from emulator.actions import action_of, form_params, is_read_only_action
+from emulator.component import Component
+from emulator.config import EmulatorSettings
 from emulator.ec2.imds import MetadataService, is_imds_path
-from emulator.ec2.runner import InstanceRunner
-from emulator.moto_bridge.wsgi import WsgiRunner
-from emulator.server import Emulator
+from emulator.ec2.runner import EventSink, InstanceRunner
+from emulator.moto_bridge import MotoBridge
 
 SERVICES = ("ec2", "autoscaling", "cloudformation")
-READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Validate", "Estimate")
 CFN_NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 log = logging.getLogger("emulator.ec2")
-
-
-def _params(request: web.Request, body: bytes) -> dict[str, str]:
-    params = dict(request.query)
-    if body and "json" not in (request.content_type or ""):
-        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    return params
 
 
 def _region(request: web.Request, default: str) -> str:
@@ -50,29 +43,23 @@ def _signed(request: web.Request) -> bool:
     return routing.signing_scope(request.headers, request.query) is not None
 
 
-def install(emulator: Emulator, runner: WsgiRunner) -> InstanceRunner:
+def install(
+    settings: EmulatorSettings, moto: MotoBridge, publish: EventSink
+) -> tuple[InstanceRunner, Component]:
+    """The instance runner (whose ``resolve`` the load balancer needs) and the component that
+    serves the EC2, Auto Scaling and CloudFormation APIs, the metadata service and
+    ``/_lab/ec2``."""
     from emulator.ec2 import stacks
-    from emulator.elb import snapshot
-    from emulator.moto_bridge import moto_changed
 
-    settings = emulator.settings
-    instances = InstanceRunner(runner, settings)
-    instances.on_change.append(lambda: moto_changed(runner))
-    instances.on_event = emulator.events.publish
+    instances = InstanceRunner(moto, settings, publish=publish)
     metadata = MetadataService(instances.instance_at, settings.account_id)
-    snapshot.set_instance_resolver(instances.resolve)
-
-    async def to_moto(request: web.Request) -> web.StreamResponse:
-        # The moto bridge's default handler also records changes for persistence.
-        handler = emulator.default_handler or runner.handle
-        return await handler(request)
 
     async def delete_stack(request: web.Request, name: str) -> web.StreamResponse | None:
         region = _region(request, settings.region)
-        status = await runner.run_sync(stacks.delete_stack, settings.account_id, region, name)
+        status = await moto.run_sync(stacks.delete_stack, settings.account_id, region, name)
         if status is None:
             return None  # no such stack: moto answers (successfully, doing nothing)
-        moto_changed(runner)
+        moto.changed()
         try:
             await instances.sync()  # the stack's web servers have stopped when the call returns
         except Exception:  # noqa: BLE001 - the deletion itself is done; the loop catches up
@@ -89,24 +76,21 @@ def install(emulator: Emulator, runner: WsgiRunner) -> InstanceRunner:
 
     async def api(request: web.Request) -> web.StreamResponse:
         body = await request.read()  # cached by aiohttp: moto reads the same bytes again
-        params = _params(request, body)
-        action = params.get("Action", "")
+        action = action_of(request.query, request.headers, body)
+        params = form_params(request.query, body, request.content_type or "")
         if action == "DeleteStack" and params.get("StackName"):
             answer = await delete_stack(request, params["StackName"])
             if answer is not None:
                 return answer
-        response = await to_moto(request)
+        response = await moto.handle(request)
         if action in ("CreateStack", "UpdateStack") and response.status == 200:
             region = _region(request, settings.region)
             name = params.get("StackName", "")
-            if await runner.run_sync(stacks.after_deploy, settings.account_id, region, name):
-                moto_changed(runner)
-        if not action.startswith(READ_ONLY_PREFIXES):
+            if await moto.run_sync(stacks.after_deploy, settings.account_id, region, name):
+                moto.changed()
+        if not is_read_only_action(action):
             instances.poke()
         return response
-
-    for service in SERVICES:
-        emulator.handlers[service] = api
 
     async def intercept(request: web.Request) -> web.StreamResponse | None:
         if not is_imds_path(request.path) or _signed(request):
@@ -117,8 +101,12 @@ def install(emulator: Emulator, runner: WsgiRunner) -> InstanceRunner:
         await instances.sync()
         return web.json_response(instances.describe())
 
-    emulator.interceptors.append(intercept)
-    emulator.control_routes["/_lab/ec2"] = describe
-    emulator.startup.append(instances.start)
-    emulator.shutdown.append(instances.stop)
-    return instances
+    component = Component(
+        "ec2",
+        handlers=dict.fromkeys(SERVICES, api),
+        control_routes={"/_lab/ec2": describe},
+        interceptors=[intercept],
+        start=[instances.start],
+        stop=[instances.stop],
+    )
+    return instances, component

@@ -9,14 +9,8 @@ import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-# The command that runs an instance's workload, as a template (``str.format`` fields below).
-# The default is the lab's web server, which asks the instance metadata for its private IP.
-DEFAULT_COMMAND = (
-    "{python} -m lab.web.server --ip {address} --port {port} --imds {imds} --name {name}"
-)
-COMMAND_FIELDS = ("python", "address", "port", "imds", "instance_id", "private_ip", "name")
-DEFAULT_NETWORK = "127.0.1.0/24"
-DEFAULT_PORT = 80
+from emulator.config import INSTANCE_COMMAND_FIELDS
+
 # A workload that exits while its instance runs is started again after this many seconds,
 # doubling up to the maximum (a port taken by another program should not make a busy loop).
 RESTART_BACKOFF = 1.0
@@ -144,7 +138,7 @@ def command_line(
     imds: str,
     view: InstanceView,
 ) -> list[str]:
-    """The workload's argv from the ``LAB_INSTANCE_COMMAND`` template. Fields are substituted
+    """The workload's argv from the ``instance_command`` template. Fields are substituted
     after splitting, so values with spaces stay one argument."""
     values = {
         "python": python,
@@ -160,25 +154,5 @@ def command_line(
     except (KeyError, IndexError, ValueError) as exc:
         raise ValueError(
             f"bad instance command {template!r} ({exc}); fields: "
-            + ", ".join("{" + f + "}" for f in COMMAND_FIELDS)
+            + ", ".join("{" + f + "}" for f in INSTANCE_COMMAND_FIELDS)
         ) from None
-
-
-def parse_network(text: str) -> ipaddress.IPv4Network:
-    """``LAB_INSTANCE_NETWORK``: a loopback IPv4 network (workloads never leave the machine)."""
-    try:
-        network = ipaddress.IPv4Network(text.strip(), strict=False)
-    except ValueError as exc:
-        raise ValueError(f"LAB_INSTANCE_NETWORK={text!r} is not an IPv4 network: {exc}") from None
-    if not network.is_loopback:
-        raise ValueError(f"LAB_INSTANCE_NETWORK={text!r} is not a loopback network")
-    if network.num_addresses < 4:
-        raise ValueError(f"LAB_INSTANCE_NETWORK={text!r} is too small")
-    return network
-
-
-def parse_port(text: str) -> int:
-    """``LAB_INSTANCE_PORT``: the port every workload listens on, on its own address."""
-    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
-        raise ValueError(f"LAB_INSTANCE_PORT={text!r} is not a port number (1-65535)")
-    return int(text)

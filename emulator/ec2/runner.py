@@ -1,16 +1,16 @@
 """The instance runner: every running EC2 instance in moto is a local process.
 
 moto keeps EC2 instances as records. This adapter copies them (on moto's thread) every
-``LAB_INSTANCE_SYNC_INTERVAL`` seconds (default 0.3) and right after EC2, Auto Scaling and
+``instance_sync_interval`` seconds (default 0.3) and right after EC2, Auto Scaling and
 CloudFormation calls that change something, and reconciles:
 
-- each instance that is not terminated holds a loopback address from ``LAB_INSTANCE_NETWORK``
+- each instance that is not terminated holds a loopback address from ``instance_network``
   (default ``127.0.1.0/24``: 127.0.1.1, .2, ...). The allocation is saved in
   ``STATE_DIR/ec2/addresses.json`` and survives restarts; a stopped instance keeps its address,
   a terminated one frees it;
-- each *running* instance has one workload process, started from ``LAB_INSTANCE_COMMAND``
+- each *running* instance has one workload process, started from ``instance_command``
   (default: the lab's web server, ``{python} -m lab.web.server --ip {address} --port {port}
-  --imds {imds} --name {name}``) on its address and ``LAB_INSTANCE_PORT`` (default 80, the
+  --imds {imds} --name {name}``) on its address and ``instance_port`` (default 80, the
   chapter's target-group port: the load balancer sends traffic to the port the instance is
   registered with). The workload learns its private IP and instance id from the metadata
   service at ``{imds}`` (the emulator's own endpoint), as the chapter's user data does;
@@ -24,8 +24,9 @@ again for the instances still running in the restored state when it starts. Each
 in ``STATE_DIR/ec2/run``, so one left behind by an emulator that was killed is ended at the next
 start. Their output goes to ``STATE_DIR/ec2/logs/<instance-id>.log``.
 
-``LAB_INSTANCE_WORKLOADS=off`` keeps instances as records only (addresses are still given, so
-the load balancer reaches whatever serves there).
+``instance_workloads`` off keeps instances as records only (addresses are still given, so
+the load balancer reaches whatever serves there). The settings are the emulator's
+(``emulator.config``), set from the lab's ``LAB_INSTANCE_*`` variables.
 """
 
 from __future__ import annotations
@@ -40,33 +41,31 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from emulator.config import EmulatorSettings
 from emulator.ec2 import core
 from emulator.ec2.core import InstanceView, Workload
-from emulator.moto_bridge.wsgi import WsgiRunner
+from emulator.events.ec2 import (
+    Ec2InstanceState,
+    Ec2WorkloadEvent,
+    Ec2WorkloadExit,
+    Ec2WorkloadStart,
+    Ec2WorkloadStop,
+)
+from emulator.events.model import Event
+from emulator.moto_bridge import MotoBridge
 from emulator.waiting import sync_forever
+
+EventSink = Callable[[Event], None]  # the event log's publish
 
 log = logging.getLogger("emulator.ec2")
 
-NETWORK_ENV = "LAB_INSTANCE_NETWORK"
-PORT_ENV = "LAB_INSTANCE_PORT"
-COMMAND_ENV = "LAB_INSTANCE_COMMAND"
-SYNC_ENV = "LAB_INSTANCE_SYNC_INTERVAL"
-WORKLOADS_ENV = "LAB_INSTANCE_WORKLOADS"
-SYNC_INTERVAL = 0.3
 STOP_TIMEOUT = 3.0
 # A process that ran this long before exiting starts again without delay.
 STABLE_SECONDS = 30.0
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
 
 
 def _sync_on_moto(account_id: str) -> tuple[list[InstanceView], int]:
@@ -90,26 +89,18 @@ def _start_time(pid: int) -> str | None:
 class InstanceRunner:
     def __init__(
         self,
-        moto: WsgiRunner,
+        moto: MotoBridge,
         settings: EmulatorSettings,
         *,
-        network: ipaddress.IPv4Network | None = None,
-        port: int | None = None,
-        command: str | None = None,
-        sync_interval: float | None = None,
-        workloads: bool | None = None,
+        publish: EventSink | None = None,
     ) -> None:
         self.moto = moto
         self.settings = settings
-        self.network = network or core.parse_network(
-            os.environ.get(NETWORK_ENV, core.DEFAULT_NETWORK)
-        )
-        self.port = port or core.parse_port(os.environ.get(PORT_ENV, str(core.DEFAULT_PORT)))
-        self.command = command or os.environ.get(COMMAND_ENV) or core.DEFAULT_COMMAND
-        self.sync_interval = sync_interval or _env_float(SYNC_ENV, SYNC_INTERVAL)
-        if workloads is None:
-            workloads = os.environ.get(WORKLOADS_ENV, "on").lower() not in ("off", "0", "no")
-        self.run_workloads = workloads
+        self.network = ipaddress.IPv4Network(settings.instance_network, strict=False)
+        self.port = settings.instance_port
+        self.command = settings.instance_command
+        self.sync_interval = settings.instance_sync_interval
+        self.run_workloads = settings.instance_workloads
         self.dir = settings.state_dir / "ec2"
         self.addresses_file = self.dir / "addresses.json"
         self.run_dir = self.dir / "run"
@@ -124,30 +115,21 @@ class InstanceRunner:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self.on_change: list[Any] = []  # callables run after moto records were fixed
-        self.on_event: Any = None  # EventBus.publish: ec2.workload.{start,stop,exit} events
+        self.on_event: EventSink | None = publish  # ec2.instance_state, ec2.workload.* events
 
-    def _emit(self, kind: str, instance_id: str, **fields: Any) -> None:
+    def _emit(self, kind: type[Ec2WorkloadEvent], instance_id: str, **fields: Any) -> None:
+        """Publish a workload event for ``instance_id`` (the log stamps the time), naming its
+        private IP as moto records it."""
         if self.on_event is not None:
             view = self.views.get(instance_id)
-            self.on_event(
-                {
-                    "type": f"ec2.workload.{kind}",
-                    "at": time.time(),
-                    "instance_id": instance_id,
-                    "private_ip": view.private_ip if view else None,
-                    **fields,
-                }
-            )
+            private_ip = view.private_ip if view else None
+            self.on_event(kind(instance_id=instance_id, private_ip=private_ip, **fields))
 
     # -- what other parts of the emulator ask -----------------------------------------------
 
     @property
     def imds_url(self) -> str:
-        host = self.settings.host
-        if host in ("", "0.0.0.0", "::", "localhost"):
-            host = "127.0.0.1"
-        return f"http://{host}:{self.settings.port}"
+        return self.settings.local_endpoint
 
     def resolve(self, instance_id: str) -> str | None:
         """The loopback address of an instance (any thread), or None."""
@@ -214,9 +196,9 @@ class InstanceRunner:
         async with self._lock:
             views, removed = await self.moto.run_sync(_sync_on_moto, self.settings.account_id)
             if removed:
-                for callback in self.on_change:
-                    callback()
-            self.views = {view.instance_id: view for view in views}
+                self.moto.changed()  # moto's records were fixed behind any request
+            previous, self.views = self.views, {view.instance_id: view for view in views}
+            self._publish_states(previous)
             addresses = core.allocate(views, self.addresses, self.network)
             if addresses != self.addresses:
                 self.addresses = addresses
@@ -230,6 +212,19 @@ class InstanceRunner:
                 await asyncio.gather(*(self._stop(iid) for iid in todo.stop))
             for iid in todo.start:
                 self._start(self.views[iid], self.addresses[iid])
+
+    def _publish_states(self, previous: dict[str, InstanceView]) -> None:
+        """An ``ec2.instance_state`` event for each instance whose state differs from the last
+        read of moto's records (or that was not in it)."""
+        for iid, view in self.views.items():
+            before = previous.get(iid)
+            if before is None or before.state != view.state:
+                self._emit(
+                    Ec2InstanceState,
+                    iid,
+                    previous=before.state if before else None,
+                    state=view.state,
+                )
 
     def _reap(self) -> None:
         """Notice processes that exited on their own."""
@@ -246,7 +241,7 @@ class InstanceRunner:
             ran = now - work.started_at
             work.exits = 1 if ran > STABLE_SECONDS else work.exits + 1
             work.last_exit, work.exit_code, work.pid = now, code, None
-            self._emit("exit", iid, address=work.address, code=code)
+            self._emit(Ec2WorkloadExit, iid, address=work.address, code=code)
             log.warning(
                 "workload of %s on %s exited with %s after %.1f s; starting it again in %.0f s "
                 "(log: %s)",
@@ -289,7 +284,9 @@ class InstanceRunner:
             return
         self.procs[view.instance_id] = proc
         work.pid, work.started_at = proc.pid, time.monotonic()
-        self._emit("start", view.instance_id, address=address, port=self.port, pid=proc.pid)
+        self._emit(
+            Ec2WorkloadStart, view.instance_id, address=address, port=self.port, pid=proc.pid
+        )
         (self.run_dir / f"{view.instance_id}.pid").write_text(
             json.dumps({"pid": proc.pid, "start": _start_time(proc.pid), "address": address})
         )
@@ -316,7 +313,7 @@ class InstanceRunner:
                     proc.kill()
                 await asyncio.to_thread(proc.wait)
             log.info("instance %s: workload stopped", instance_id)
-            self._emit("stop", instance_id, pid=proc.pid)
+            self._emit(Ec2WorkloadStop, instance_id, pid=proc.pid)
         (self.run_dir / f"{instance_id}.pid").unlink(missing_ok=True)
 
     # -- files --------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 moto reports every registered target as ``healthy``. This handler takes the
 ``elasticloadbalancing`` requests first: DescribeTargetHealth is answered from the data plane's
 health checks, in the XML shape of AWS (and moto), so boto3 and the AWS CLI parse it as usual;
-every other action goes to moto, and after the ones that change records the data plane syncs
-before the answer goes back, so the change already carries traffic when the call returns.
+every other action goes to moto, and after the ones that may change records (any but the
+read-only ones: ``emulator.actions``) the data plane syncs before the answer goes back, so the
+change already carries traffic when the call returns.
 """
 
 from __future__ import annotations
@@ -12,32 +13,19 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from emulator.actions import action_of, form_params, is_read_only_action
+from emulator.component import Handler
 from emulator.elb.dataplane import DataPlane
 from emulator.elb.health import TargetHealth, TargetKey
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 log = logging.getLogger("emulator.elb")
 
 NAMESPACE = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
 _TARGET_PARAM = re.compile(r"^Targets\.member\.(\d+)\.(Id|Port|AvailabilityZone)$")
-
-# Actions after which the data plane should re-read moto at once.
-MUTATING_PREFIXES = ("Create", "Delete", "Modify", "Register", "Deregister", "Set", "Add", "Remove")
-
-
-def parse_params(query: dict[str, str], body: bytes) -> dict[str, str]:
-    """Query-protocol parameters from the URL and a form-encoded body."""
-    params = dict(query)
-    if body:
-        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    return params
 
 
 def requested_targets(params: dict[str, str]) -> list[tuple[str, int | None]]:
@@ -85,7 +73,7 @@ def target_health_xml(
 
 class ElbApi:
     """The emulator's handler for the ``elasticloadbalancing`` signing name. ``fallback`` is
-    the emulator's way to moto (its default handler, which also tracks changes for persistence),
+    the way to moto (``MotoBridge.handle``, which also schedules the snapshot after a change),
     not the bare runner."""
 
     def __init__(self, plane: DataPlane, fallback: Handler) -> None:
@@ -94,14 +82,14 @@ class ElbApi:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()  # cached by aiohttp: moto reads the same bytes again
-        params = parse_params(dict(request.query), body)
-        action = params.get("Action", "")
+        action = action_of(request.query, request.headers, body)
         if action == "DescribeTargetHealth":
+            params = form_params(request.query, body, request.content_type or "")
             answer = await self.describe_target_health(params)
             if answer is not None:
                 return answer
         response = await self.fallback(request)
-        if action.startswith(MUTATING_PREFIXES) and response.status < 300:
+        if not is_read_only_action(action) and response.status < 300:
             # Read-your-writes: once the call returns, the data plane already serves it
             # (a script may register targets and send traffic on the next line).
             try:

@@ -1,11 +1,12 @@
 """Which target of a target group gets the next request.
 
-Pure and synchronous: the data plane tells it which targets are registered and which are healthy
-(from ``health``), and reports when a forwarded request starts and ends, which
-``least_outstanding_requests`` needs. The routing rules of thumb are AWS's (aws-semantics.md
-5.7): only healthy targets get traffic; when none is healthy the group *fails open* and every
-registered target gets traffic by the normal algorithm; no registered target means 503; draining
-targets get no new requests (the caller leaves them out of ``registered``).
+Pure and synchronous: the data plane tells it which targets are registered and which are
+healthy (from ``health``), and reports when a forwarded request starts and ends, which
+``least_outstanding_requests`` needs. The routing rules of thumb are AWS's
+(docs/aws-behaviour.md section 5.7): only healthy targets get traffic; when none is healthy the
+group *fails open* and every registered target gets traffic by the normal algorithm; no
+registered target means 503; draining targets get no new requests (the caller leaves them out
+of ``registered``).
 """
 
 from __future__ import annotations
@@ -74,6 +75,3 @@ class TargetGroupBalancer(Generic[K]):
 
     def outstanding(self, target: K) -> int:
         return self._outstanding.get(target, 0)
-
-    def total_outstanding(self) -> int:
-        return sum(self._outstanding.values())

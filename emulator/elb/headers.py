@@ -1,27 +1,43 @@
-"""Headers the ALB adds to forwarded requests (aws-semantics.md 5.8), as pure functions so the
-exact formats are unit-tested apart from the proxy."""
+"""Header rules of the ALB (docs/aws-behaviour.md section 5.8), as pure functions so the exact
+formats are unit-tested apart from the proxy: which headers never cross the balancer, and the
+ones it adds to forwarded requests."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterable
 
-# Hop-by-hop headers (RFC 9110 7.6.1) are about one connection and are never forwarded.
+# Hop-by-hop headers (RFC 9110 7.6.1) are about one connection and are never forwarded, in
+# either direction. Lowercase bytes: the proxy compares them with raw header names.
 HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
     }
 )
 
 MAX_XFF_ADDRESSES = 30
+
+
+def connection_names(values: Iterable[bytes]) -> set[bytes]:
+    """The names a message's ``Connection`` headers list, lowercased. Besides the options
+    ``close`` and ``keep-alive`` they name headers that are about this hop only, like
+    ``HOP_BY_HOP``: the balancer drops them too (RFC 9110 7.6.1), from requests and answers
+    alike."""
+    names: set[bytes] = set()
+    for value in values:
+        for token in value.split(b","):
+            token = token.strip().lower()
+            if token:
+                names.add(token)
+    return names
 
 
 def trace_id(now: float, rng: random.Random) -> str:

@@ -1,9 +1,9 @@
 """Target health of ALB target groups, as a state machine fed with health-check results.
 
 The core decides *when* each target's next check is due and turns results into the states and
-reason codes DescribeTargetHealth reports (aws-semantics.md 5.5-5.7); the data plane does the
-HTTP GETs. Time comes from an injected clock so the interval x threshold arithmetic is tested
-without sleeping.
+reason codes DescribeTargetHealth reports (docs/aws-behaviour.md sections 5.5-5.7); the data
+plane does the HTTP GETs (``checks``). Time comes from an injected clock so the interval x
+threshold arithmetic is tested without sleeping.
 
 - A newly registered target is ``initial`` (``Elb.RegistrationInProgress`` until its first check
   starts, then ``Elb.InitialHealthChecking``); one passing check makes it ``healthy``.
@@ -16,11 +16,16 @@ without sleeping.
   report is observable, the state here simply lasts the full delay. It gets no new requests and
   no health checks, and requests already sent to it run to their end.
 - Targets of a group that no listener uses are ``unused`` (``Target.NotInUse``) and unchecked.
+
+Every change of a target's state is told to an optional ``on_change`` callback (the data plane
+publishes it as an ``elb.target_state`` event): a registration (from no state), the threshold
+crossings, draining, and the end of draining (to ``unused``, ``Target.NotRegistered``). Changes
+of reason within a state are not changes of state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,6 +51,10 @@ NOT_IN_USE = (
     "Target group is not configured to receive traffic from the load balancer",
 )
 INVALID_STATE = ("Target.InvalidState", "Target is in the stopped state")
+
+
+# (group ARN, target, previous state or None for a new registration, new state, reason code)
+StateChange = Callable[[str, "TargetKey", str | None, str, str | None], None]
 
 
 def response_code_mismatch(code: int) -> tuple[str, str]:
@@ -174,9 +183,10 @@ class _Target:
 class TargetGroupHealth:
     """Health of the targets of one target group."""
 
-    def __init__(self, arn: str, clock: Clock) -> None:
+    def __init__(self, arn: str, clock: Clock, on_change: StateChange | None = None) -> None:
         self.arn = arn
         self.clock = clock
+        self.on_change = on_change
         self.config = HealthCheckConfig()
         self.matcher = Matcher(self.config.matcher)
         self.in_use = True
@@ -213,6 +223,7 @@ class TargetGroupHealth:
         for key in wanted:
             target = self._targets.get(key)
             if target is None or target.phase == DRAINING:
+                previous = target.phase if target is not None else None
                 self._generation += 1
                 if target is not None:
                     del self._targets[key]  # re-registered: back to the end, fresh history
@@ -222,25 +233,28 @@ class TargetGroupHealth:
                     target.phase, target.reason = UNUSED, INVALID_STATE
                 elif not in_use:
                     target.phase, target.reason = UNUSED, NOT_IN_USE
-                self._changed()
+                self._changed(target, previous)
             elif key in invalid:
                 if target.reason != INVALID_STATE:
+                    previous = target.phase
                     target.restart(now, UNUSED, INVALID_STATE)
-                    self._changed()
+                    self._changed(target, previous)
             elif not in_use:
                 if target.reason != NOT_IN_USE:
+                    previous = target.phase
                     target.restart(now, UNUSED, NOT_IN_USE)
-                    self._changed()
+                    self._changed(target, previous)
             elif target.phase == UNUSED:
                 target.restart(now, INITIAL, REGISTRATION_IN_PROGRESS)
-                self._changed()
+                self._changed(target, UNUSED)
         for key, target in list(self._targets.items()):
             if key not in wanted_set and target.phase != DRAINING:
+                previous = target.phase
                 target.phase = DRAINING
                 target.reason = DEREGISTRATION_IN_PROGRESS
                 target.in_progress = False
                 target.drain_until = now + self.deregistration_delay
-                self._changed()
+                self._changed(target, previous)
         self._expire(now)
 
     def due(self) -> list[DueCheck]:
@@ -282,6 +296,17 @@ class TargetGroupHealth:
         candidates = times + drains
         return min(candidates) if candidates else None
 
+    def judge(self, check: DueCheck, result: CheckResult) -> bool | None:
+        """Whether ``result`` passes (its status is in the matcher), or None when ``record``
+        will ignore it (the check was for an older registration, or the target is draining or
+        unused now)."""
+        target = self._targets.get(check.target)
+        if target is None or target.generation != check.generation:
+            return None
+        if target.phase in (DRAINING, UNUSED):
+            return None
+        return result.error is None and result.status in self.matcher
+
     def record(self, check: DueCheck, result: CheckResult) -> None:
         """Consume a check's result. Results for an older registration are ignored."""
         target = self._targets.get(check.target)
@@ -297,9 +322,10 @@ class TargetGroupHealth:
             if target.phase == INITIAL or (
                 target.phase == UNHEALTHY and target.successes >= config.healthy_threshold
             ):
+                previous = target.phase
                 target.phase = HEALTHY
                 target.reason = None
-                self._changed()
+                self._changed(target, previous)
             return
         if result.error == "timeout":
             reason = TIMEOUT
@@ -312,9 +338,10 @@ class TargetGroupHealth:
         if target.phase == UNHEALTHY:
             target.reason = reason
         elif target.failures >= config.unhealthy_threshold:
+            previous = target.phase
             target.phase = UNHEALTHY
             target.reason = reason
-            self._changed()
+            self._changed(target, previous)
 
     # -- outputs ------------------------------------------------------------------------------
 
@@ -349,8 +376,12 @@ class TargetGroupHealth:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _changed(self) -> None:
+    def _changed(self, target: _Target | None = None, previous: str | None = None) -> None:
+        """Routing-relevant state changed; ``target`` moved from ``previous`` to its phase."""
         self.version += 1
+        if target is not None and self.on_change is not None and previous != target.phase:
+            reason = target.reason[0] if target.reason else None
+            self.on_change(self.arn, target.key, previous, target.phase, reason)
 
     def _expire(self, now: float) -> None:
         gone = [
@@ -358,6 +389,8 @@ class TargetGroupHealth:
         ]
         for key in gone:
             del self._targets[key]
+            if self.on_change is not None:
+                self.on_change(self.arn, key, DRAINING, UNUSED, NOT_REGISTERED[0])
         if gone:
             self._changed()
 
@@ -365,14 +398,15 @@ class TargetGroupHealth:
 class HealthRegistry:
     """The target groups' health, keyed by target group ARN."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, on_change: StateChange | None = None) -> None:
         self.clock = clock
+        self.on_change = on_change
         self.groups: dict[str, TargetGroupHealth] = {}
 
     def group(self, arn: str) -> TargetGroupHealth:
         group = self.groups.get(arn)
         if group is None:
-            group = self.groups[arn] = TargetGroupHealth(arn, self.clock)
+            group = self.groups[arn] = TargetGroupHealth(arn, self.clock, self.on_change)
         return group
 
     def drop(self, arn: str) -> None:
@@ -381,6 +415,11 @@ class HealthRegistry:
 
     def due(self) -> list[DueCheck]:
         return [check for group in list(self.groups.values()) for check in group.due()]
+
+    def judge(self, check: DueCheck, result: CheckResult) -> bool | None:
+        """``TargetGroupHealth.judge`` of the check's group (None: the group is gone)."""
+        group = self.groups.get(check.group_arn)
+        return group.judge(check, result) if group is not None else None
 
     def record(self, check: DueCheck, result: CheckResult) -> None:
         group = self.groups.get(check.group_arn)

@@ -5,7 +5,7 @@ and evaluates them on every request, so patterns are turned into regular express
 of time, and evaluation does no parsing. Nothing here does I/O; weighted forwarding draws from an
 injected ``random.Random`` so tests can pin the split.
 
-Semantics follow AWS (reference: aws-semantics.md 5.1-5.3): rules by ascending priority, first
+Semantics follow AWS (docs/aws-behaviour.md sections 5.1-5.3): rules by ascending priority, first
 match wins, the default rule last; conditions ANDed, the values of one condition ORed; ``*`` and
 ``?`` wildcards; host, header and query matching case-insensitive, path and method case-sensitive;
 ``source-ip`` uses the TCP peer. Two local choices, because a laptop is not AWS:
@@ -106,15 +106,11 @@ def _split_query(query: str) -> list[tuple[str, str]]:
 class Condition:
     """One compiled rule condition; ``matches`` is called per request."""
 
-    field: str = ""
-
     def matches(self, request: RequestInfo) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
 
 
 class PathPattern(Condition):
-    field = "path-pattern"
-
     def __init__(self, values: Sequence[str]) -> None:
         self.patterns = [wildcard_regex(v, ignore_case=False) for v in values]
 
@@ -123,8 +119,6 @@ class PathPattern(Condition):
 
 
 class HostHeader(Condition):
-    field = "host-header"
-
     def __init__(self, values: Sequence[str]) -> None:
         self.patterns = [wildcard_regex(v, ignore_case=True) for v in values]
 
@@ -134,8 +128,6 @@ class HostHeader(Condition):
 
 
 class HttpHeader(Condition):
-    field = "http-header"
-
     def __init__(self, name: str, values: Sequence[str]) -> None:
         self.name = name.lower()
         self.patterns = [wildcard_regex(v, ignore_case=True) for v in values]
@@ -148,8 +140,6 @@ class HttpHeader(Condition):
 
 
 class HttpRequestMethod(Condition):
-    field = "http-request-method"
-
     def __init__(self, values: Sequence[str]) -> None:
         self.values = frozenset(values)
 
@@ -158,8 +148,6 @@ class HttpRequestMethod(Condition):
 
 
 class QueryString(Condition):
-    field = "query-string"
-
     def __init__(self, values: Sequence[Mapping[str, str]]) -> None:
         self.pairs: list[tuple[re.Pattern[str] | None, re.Pattern[str]]] = []
         for item in values:
@@ -182,8 +170,6 @@ class QueryString(Condition):
 
 
 class SourceIp(Condition):
-    field = "source-ip"
-
     def __init__(self, values: Sequence[str]) -> None:
         self.networks = [ipaddress.ip_network(v, strict=False) for v in values]
 

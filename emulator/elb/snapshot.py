@@ -1,9 +1,10 @@
 """A plain copy of moto's ELBv2 records, taken on moto's thread.
 
 moto's backends are not thread-safe, and the data plane serves requests on the event loop, so
-the sync loop copies what it needs (load balancers, listeners, rules, target groups, targets and
-their addresses) into frozen values here, inside ``runner.run_sync``; nothing on the event loop
-ever touches a moto object.
+the sync copies what it needs (load balancers, listeners, rules, target groups, targets and
+their addresses) into frozen values here, inside moto's ``run_sync``; nothing on the event loop
+ever touches a moto object. Two snapshots compare equal when nothing changed, which is how the
+sync knows there is nothing to apply.
 """
 
 from __future__ import annotations
@@ -112,24 +113,16 @@ def _health_config(tg: Any) -> HealthCheckConfig:
 
 # Where an instance target is reached: the emulator's instance runner (``emulator.ec2``) runs
 # each instance on a loopback address of its own and tells it here. Called on moto's thread with
-# an instance id; None (or no resolver) means the instance's private IP from moto. Targets stay
-# keyed by the instance id (DescribeTargetHealth shows the id, not the address).
+# an instance id; None means the instance's private IP from moto. Targets stay keyed by the
+# instance id (DescribeTargetHealth shows the id, not the address).
 InstanceResolver = Callable[[str], str | None]
-_instance_resolver: InstanceResolver | None = None
 
 
-def set_instance_resolver(resolver: InstanceResolver | None) -> None:
-    global _instance_resolver
-    _instance_resolver = resolver
+def _instance_address(instance: Any, resolve_instance: InstanceResolver) -> str | None:
+    return resolve_instance(instance.id) or getattr(instance, "private_ip", None)
 
 
-def _instance_address(instance: Any) -> str | None:
-    resolver = _instance_resolver
-    address = resolver(instance.id) if resolver is not None else None
-    return address or getattr(instance, "private_ip", None)
-
-
-def _targets(tg: Any, ec2: Any) -> tuple[TargetSpec, ...]:
+def _targets(tg: Any, ec2: Any, resolve_instance: InstanceResolver) -> tuple[TargetSpec, ...]:
     specs = []
     for target in tg.targets.values():
         target_id = str(target["Id"])
@@ -147,12 +140,14 @@ def _targets(tg: Any, ec2: Any) -> tuple[TargetSpec, ...]:
             specs.append(TargetSpec(key, None, invalid=True))
             continue
         running = getattr(instance, "state", "running") == "running"
-        specs.append(TargetSpec(key, _instance_address(instance), invalid=not running))
+        address = _instance_address(instance, resolve_instance)
+        specs.append(TargetSpec(key, address, invalid=not running))
     return tuple(specs)
 
 
-def read_moto(account_id: str) -> Snapshot:
-    """Copy every region's ELBv2 records of ``account_id``. Run it on moto's thread."""
+def read_moto(account_id: str, resolve_instance: InstanceResolver) -> Snapshot:
+    """Copy every region's ELBv2 records of ``account_id``. Run it on moto's thread (and so is
+    ``resolve_instance``)."""
     from moto.ec2.models import ec2_backends
     from moto.elbv2.models import elbv2_backends
 
@@ -177,7 +172,7 @@ def read_moto(account_id: str) -> Snapshot:
                     target_type=str(tg.target_type),
                     health=_health_config(tg),
                     attributes={k: str(v) for k, v in tg.attributes.items()},
-                    targets=_targets(tg, ec2),
+                    targets=_targets(tg, ec2, resolve_instance),
                 )
             )
         for lb in list(backend.load_balancers.values()):

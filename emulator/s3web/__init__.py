@@ -12,16 +12,16 @@ import uuid
 from aiohttp import web
 
 from emulator import routing
-from emulator.moto_bridge.wsgi import WsgiRunner
+from emulator.component import Component
+from emulator.moto_bridge import MotoBridge
 from emulator.s3web.moto_source import serve_from_moto
 from emulator.s3web.site import SiteRequest, SiteResponse, error_page
-from emulator.server import Emulator
 
 log = logging.getLogger("emulator.s3web")
 
 
-def install(emulator: Emulator, runner: WsgiRunner) -> None:
-    account_id = emulator.settings.account_id
+def install(moto: MotoBridge, account_id: str) -> Component:
+    """The website endpoint, reading buckets and objects out of moto's S3."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         request_id = uuid.uuid4().hex[:16].upper()
@@ -38,7 +38,7 @@ def install(emulator: Emulator, runner: WsgiRunner) -> None:
             request_id=request_id,
         )
         try:
-            answer = await runner.run_sync(serve_from_moto, site_request, bucket, account_id)
+            answer = await moto.run_sync(serve_from_moto, site_request, bucket, account_id)
         except Exception:
             # Errors on the website are HTML pages, never the emulator's XML error.
             log.exception("website request %s for bucket %s failed", request_id, bucket)
@@ -46,7 +46,7 @@ def install(emulator: Emulator, runner: WsgiRunner) -> None:
             answer = error_page(500, "InternalError", message, request_id)
         return to_aiohttp(answer, head=request.method == "HEAD")
 
-    emulator.handlers["s3web"] = handle
+    return Component("s3web", handlers={"s3web": handle})
 
 
 def to_aiohttp(answer: SiteResponse, head: bool) -> web.Response:

@@ -3,7 +3,7 @@ whole world may read, and telling 403 from 200 correctly is what students debug 
 
 The lab's default is the book's (pre-2023) behaviour: a ``public-read`` ACL makes an object
 public. Block Public Access and Object Ownership are honoured only when someone set them, which
-is how a student reproduces the 2023+ defaults (aws-semantics.md section 6.6)."""
+is how a student reproduces the 2023+ defaults (docs/aws-behaviour.md section 6.6)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Nothing here does I/O or knows about moto or aiohttp: the adapter hands in a ``BucketSite`` and a
 function that finds objects by key, and gets back status, headers and body. That keeps every
 website rule (index documents, folder redirects, error documents, 403 vs 404, conditional GETs,
-routing rules) testable and replaceable on its own. Rules follow aws-semantics.md section 6."""
+routing rules) testable and replaceable on its own. Rules follow docs/aws-behaviour.md section 6."""
 
 from __future__ import annotations
 

@@ -7,9 +7,12 @@ import asyncio
 import contextlib
 import logging
 
-from emulator.clock import SystemClock
-from emulator.server import Emulator
-from emulator.sqs.engine import SqsEngine
+from emulator.clock import Clock
+from emulator.component import Component
+from emulator.config import EmulatorSettings
+from emulator.sqs.chaos import ChaosControl, load_settings
+from emulator.sqs.delivery import DeliveryModel
+from emulator.sqs.engine import EventSink, SqsEngine
 from emulator.sqs.http import SqsHttp
 from emulator.sqs.service import SqsService
 from emulator.sqs.store import SqliteStore
@@ -18,19 +21,21 @@ TICK_SECONDS = 0.05
 log = logging.getLogger("emulator.sqs")
 
 
-def install(emulator: Emulator) -> SqsService:
-    settings = emulator.settings
+def install(settings: EmulatorSettings, clock: Clock, publish: EventSink) -> Component:
+    """The SQS service on the state folder's SQLite store, publishing to the event log, with
+    the delivery model as the last run left it and its control endpoint (``/_lab/chaos``)."""
     store = SqliteStore(settings.state_dir / "sqs.sqlite3")
+    model = DeliveryModel(load_settings(settings.state_dir))
     engine = SqsEngine(
-        SystemClock(),
+        clock,
         region=settings.region,
         account_id=settings.account_id,
         store=store,
-        on_event=emulator.events.publish,
+        on_event=publish,
+        delivery=model,
     )
     engine.restore(*store.load())
     service = SqsService(engine)
-    emulator.handlers["sqs"] = SqsHttp(service).handle
     ticker: dict[str, asyncio.Task] = {}
 
     async def tick_forever() -> None:
@@ -53,6 +58,12 @@ def install(emulator: Emulator) -> SqsService:
                 await task
         store.close()
 
-    emulator.startup.append(start)
-    emulator.shutdown.append(stop)
-    return service
+    chaos = ChaosControl(model, engine, settings.state_dir)
+    return Component(
+        "sqs",
+        handlers={"sqs": SqsHttp(service).handle},
+        control_routes={"/_lab/chaos": chaos.handle},
+        start=[start],
+        stop=[stop],
+        report=lambda: {"chaos": {"enabled": model.settings.enabled}},
+    )

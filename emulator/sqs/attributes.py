@@ -1,4 +1,4 @@
-"""Queue attributes: names, defaults, ranges and checks (aws-semantics.md sections 1.2, 1.3).
+"""Queue attributes: names, defaults, ranges and checks (docs/aws-behaviour.md sections 1.2, 1.3).
 Values travel as strings on the wire and are kept as strings, as SQS returns them."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from emulator.sqs import limits
 from emulator.sqs.errors import SqsError
 
 MAX_MESSAGE_BYTES = 1_048_576
@@ -16,13 +17,15 @@ def _bad(name: str, value: str, why: str = "") -> SqsError:
     return SqsError("InvalidAttributeValue", f"Invalid value for the parameter {name}.{why}")
 
 
-def _int_range(lo: int, hi: int) -> Callable[[str, str], str]:
+def _int_range(allowed: limits.Range) -> Callable[[str, str], str]:
+    lo, hi = allowed.lo, allowed.hi
+
     def check(name: str, value: str) -> str:
         try:
             number = int(str(value).strip())
         except ValueError:
             raise _bad(name, value, f" Must be an integer from {lo} to {hi}.") from None
-        if not lo <= number <= hi:
+        if number not in allowed:
             raise _bad(name, value, f" Must be between {lo} and {hi}.")
         return str(number)
 
@@ -96,18 +99,18 @@ class AttributeSpec:
 
 
 SETTABLE: dict[str, AttributeSpec] = {
-    "DelaySeconds": AttributeSpec(_int_range(0, 900), "0"),
+    "DelaySeconds": AttributeSpec(_int_range(limits.DELAY_SECONDS), "0"),
     "MaximumMessageSize": AttributeSpec(
-        _int_range(1024, MAX_MESSAGE_BYTES), str(MAX_MESSAGE_BYTES)
+        _int_range(limits.Range(1024, MAX_MESSAGE_BYTES)), str(MAX_MESSAGE_BYTES)
     ),
-    "MessageRetentionPeriod": AttributeSpec(_int_range(60, 1_209_600), "345600"),
-    "ReceiveMessageWaitTimeSeconds": AttributeSpec(_int_range(0, 20), "0"),
-    "VisibilityTimeout": AttributeSpec(_int_range(0, 43_200), "30"),
+    "MessageRetentionPeriod": AttributeSpec(_int_range(limits.Range(60, 1_209_600)), "345600"),
+    "ReceiveMessageWaitTimeSeconds": AttributeSpec(_int_range(limits.WAIT_TIME_SECONDS), "0"),
+    "VisibilityTimeout": AttributeSpec(_int_range(limits.VISIBILITY_TIMEOUT), "30"),
     "Policy": AttributeSpec(_json_object),
     "RedrivePolicy": AttributeSpec(_redrive_policy),
     "RedriveAllowPolicy": AttributeSpec(_redrive_allow_policy),
     "KmsMasterKeyId": AttributeSpec(_any),
-    "KmsDataKeyReusePeriodSeconds": AttributeSpec(_int_range(60, 86_400)),
+    "KmsDataKeyReusePeriodSeconds": AttributeSpec(_int_range(limits.Range(60, 86_400))),
     "SqsManagedSseEnabled": AttributeSpec(_boolean, "true"),
     "FifoQueue": AttributeSpec(_boolean, create_only=True),
     "ContentBasedDeduplication": AttributeSpec(_boolean, "false", fifo_only=True),

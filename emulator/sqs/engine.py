@@ -15,11 +15,16 @@ import random
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from emulator.clock import Clock
+from emulator.events import sqs as sqs_events
+from emulator.events.model import Event
+from emulator.events.sqs import receipt_tag
 from emulator.sqs import attributes as qattrs
+from emulator.sqs.delivery import Chaos, DeliveryModel
 from emulator.sqs.errors import SqsError, invalid_value, missing, no_queue
+from emulator.sqs.limits import DELAY_SECONDS, VISIBILITY_TIMEOUT
 from emulator.sqs.messages import (
     AttributeValue,
     check_attributes,
@@ -29,7 +34,7 @@ from emulator.sqs.messages import (
     message_size,
 )
 from emulator.sqs.model import DELAYED, IN_FLIGHT, READY, SENDER_ID, Message, Queue
-from emulator.sqs.store import NullStore, Store
+from emulator.sqs.ports import NullStore, Store
 
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _FIFO_ID = re.compile(r"^[!-~]{1,128}$")
@@ -37,8 +42,9 @@ DEDUP_WINDOW = 300.0
 ATTEMPT_WINDOW = 300.0
 PURGE_WINDOW = 60.0
 RECREATE_WINDOW = 60.0
-MAX_VISIBILITY = 43_200
-EventSink = Callable[[dict], None]
+# Where the engine reports what it decided: a callable taking an event (the event log's
+# ``publish``; a list's ``append`` in tests).
+EventSink = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,11 @@ class SqsEngine:
         store: Store | None = None,
         on_ready: Callable[[str], None] | None = None,
         on_event: EventSink | None = None,
+        delivery: DeliveryModel | None = None,
     ) -> None:
         self.clock = clock
+        # Off unless configured: then it injects nothing and is asked almost nothing.
+        self.delivery = delivery or DeliveryModel()
         self.rng = rng or random.Random()
         self.region = region
         self.account_id = account_id
@@ -163,7 +172,7 @@ class SqsEngine:
         )
         self.queues[name] = queue
         self.store.save_queue(queue)
-        self._emit("queue_created", name)
+        self._emit(sqs_events.SqsQueueCreated(queue=name))
         return queue
 
     def delete_queue(self, name: str) -> None:
@@ -171,7 +180,7 @@ class SqsEngine:
         del self.queues[name]
         self.deleted_at[name] = self.clock.now()
         self.store.drop_queue(name)
-        self._emit("queue_deleted", name, messages=len(queue.messages))
+        self._emit(sqs_events.SqsQueueDeleted(queue=name, messages=len(queue.messages)))
 
     def list_queues(self, prefix: str = "") -> list[str]:
         return sorted(name for name in self.queues if name.startswith(prefix))
@@ -270,7 +279,7 @@ class SqsEngine:
         queue.clear()
         queue.last_purge_at = now
         self.store.drop_all_messages(name)
-        self._emit("queue_purged", name, messages=count)
+        self._emit(sqs_events.SqsQueuePurged(queue=name, messages=count))
         return count
 
     # -- messages -------------------------------------------------------------------------
@@ -301,7 +310,7 @@ class SqsEngine:
             seen = queue.dedup.get(key)
             if seen is not None:
                 _, message_id, sequence_number = seen
-                self._emit("send_deduplicated", name, message_id=message_id)
+                self._emit(sqs_events.SqsSendDeduplicated(queue=name, message_id=message_id))
                 return SendResult(
                     message_id,
                     md5_of_body(body),
@@ -327,10 +336,26 @@ class SqsEngine:
         )
         if queue.fifo:
             queue.dedup[key] = (now + DEDUP_WINDOW, message.message_id, message.sequence_number)
+        chaos = self.delivery.chaos(name, queue.fifo)
+        extra = self.delivery.send_delay(name, chaos) if chaos is not None else 0.0
+        if extra > 0:
+            delay += extra
+            self._emit(
+                sqs_events.SqsDelayInjected(
+                    queue=name,
+                    message_id=message.message_id,
+                    seq=message.seq,
+                    extra=round(extra, 3),
+                )
+            )
         state = DELAYED if delay > 0 else READY
         queue.add(message, state, now + delay)
         self.store.save_message(name, message)
-        self._emit("send", name, message_id=message.message_id, seq=message.seq, delay=delay)
+        self._emit(
+            sqs_events.SqsSend(
+                queue=name, message_id=message.message_id, seq=message.seq, delay=delay
+            )
+        )
         if state == READY:
             self._wake(queue)
         return SendResult(
@@ -351,8 +376,12 @@ class SqsEngine:
                 "The request include parameter that is not valid for this queue type "
                 "(FIFO queues take only the queue's delay).",
             )
-        if not 0 <= requested <= 900:
-            raise invalid_value("DelaySeconds", requested, "Must be between 0 and 900.")
+        if requested not in DELAY_SECONDS:
+            raise invalid_value(
+                "DelaySeconds",
+                requested,
+                f"Must be between {DELAY_SECONDS.lo} and {DELAY_SECONDS.hi}.",
+            )
         return requested
 
     def _fifo_ids(
@@ -392,7 +421,11 @@ class SqsEngine:
         max_messages: int = 1,
         visibility_timeout: int | None = None,
         attempt_id: str | None = None,
+        *,
+        short_poll: bool = False,
     ) -> list[Delivery]:
+        """Deliver up to ``max_messages``. ``short_poll``: the caller will not wait for more
+        (WaitTimeSeconds 0), which is when SQS samples (and the delivery model may)."""
         queue = self.queue(name)
         now = self.clock.now()
         self._advance(queue)
@@ -401,17 +434,27 @@ class SqsEngine:
             repeated = self._repeat_attempt(queue, attempt_id, now, timeout)
             if repeated is not None:
                 return repeated
+        chaos = self.delivery.chaos(name, queue.fifo)
+        if chaos is not None and short_poll:
+            max_messages = self._sample(queue, chaos, max_messages)
         deliveries: list[Delivery] = []
         while len(deliveries) < max_messages:
-            candidates = self._candidates(queue, max_messages - len(deliveries))
+            wanted = max_messages - len(deliveries)
+            if chaos is not None and chaos.reorder:
+                candidates = self._reordered(queue, chaos)
+            else:
+                candidates = self._candidates(queue, wanted)
             if not candidates:
                 break
             for message in candidates:
-                if self._dead_letter(queue, message, now):
+                if not message.injected and self._dead_letter(queue, message, now):
                     continue
                 deliveries.append(self._deliver(queue, message, now, timeout))
-        if deliveries:
-            self.store.save_deliveries(name, [d.message for d in deliveries])
+                if chaos is not None and not message.injected:
+                    self._maybe_duplicate(queue, chaos, message, now)
+        stored = [d.message for d in deliveries if not d.message.injected]
+        if stored:
+            self.store.save_deliveries(name, stored)
         if queue.fifo and attempt_id is not None:
             queue.attempts[attempt_id] = (
                 now + ATTEMPT_WINDOW,
@@ -430,20 +473,81 @@ class SqsEngine:
             out.append(message)
         return out
 
+    # -- the delivery model's effects (standard queues, when it is on) ----------------------
+
+    def _sample(self, queue: Queue, chaos: Chaos, wanted: int) -> int:
+        available = queue.counts[READY]
+        limit = self.delivery.receive_limit(queue.name, chaos, wanted, available)
+        if limit < min(wanted, available):
+            self._emit(
+                sqs_events.SqsSampled(
+                    queue=queue.name, asked=wanted, available=available, returned=limit
+                )
+            )
+        return limit
+
+    def _reordered(self, queue: Queue, chaos: Chaos) -> list[Message]:
+        """One message, perhaps not the oldest: the model picks among the oldest few."""
+        oldest = queue.oldest_ready(chaos.reorder_window)
+        if not oldest:
+            return []
+        pick = self.delivery.pick(queue.name, chaos, len(oldest))
+        chosen = oldest[pick.index]
+        if pick.skipped:
+            self._emit(
+                sqs_events.SqsReordered(
+                    queue=queue.name,
+                    message_id=chosen.message_id,
+                    seq=chosen.seq,
+                    skipped=pick.skipped,
+                    oldest_seq=oldest[0].seq,
+                )
+            )
+        return [chosen]
+
+    def _maybe_duplicate(self, queue: Queue, chaos: Chaos, message: Message, now: float) -> None:
+        """An injected copy of a delivered message, visible again after a few seconds whatever
+        happens to the original (SQS may deliver a message again even after a delete). Copies
+        live in memory only: a restart forgets them, as it forgets visibility."""
+        after = self.delivery.duplicate_after(queue.name, chaos)
+        if after is None:
+            return
+        queue.copies += 1
+        copy = replace(
+            message,
+            key=f"{message.message_id}#{queue.copies}",
+            injected=True,
+            receipt=None,
+            gen=0,
+            state=-1,
+        )
+        queue.add(copy, DELAYED, now + after)
+        self._emit(
+            sqs_events.SqsDuplicateInjected(
+                queue=queue.name,
+                message_id=message.message_id,
+                seq=message.seq,
+                after=round(after, 3),
+            )
+        )
+
     def _deliver(self, queue: Queue, message: Message, now: float, timeout: int) -> Delivery:
         message.receive_count += 1
         if message.first_receive_at is None:
             message.first_receive_at = now
         message.received_at = now
-        message.receipt = self._receipt(queue.name, message.message_id)
+        message.receipt = self._receipt(queue.name, message.key)
         queue.set_state(message, IN_FLIGHT, now + timeout)
         self._emit(
-            "receive",
-            queue.name,
-            message_id=message.message_id,
-            seq=message.seq,
-            receive_count=message.receive_count,
-            visibility_timeout=timeout,
+            sqs_events.SqsReceive(
+                queue=queue.name,
+                message_id=message.message_id,
+                seq=message.seq,
+                receive_count=message.receive_count,
+                visibility_timeout=timeout,
+                receipt=receipt_tag(message.receipt),
+                injected=message.injected,
+            )
         )
         return Delivery(message, message.receipt)
 
@@ -470,7 +574,11 @@ class SqsEngine:
             message.sent_at = now
         target.add(message, READY, 0.0)
         self.store.save_message(target.name, message)
-        self._emit("dead_letter", queue.name, message_id=message.message_id, target=target.name)
+        self._emit(
+            sqs_events.SqsDeadLetter(
+                queue=queue.name, message_id=message.message_id, target=target.name
+            )
+        )
         self._wake(target)
         return True
 
@@ -500,13 +608,25 @@ class SqsEngine:
             # may leave the message, which is how a slow consumer causes a duplicate.
             return
         queue.remove(message)
-        self.store.drop_message(name, message.message_id)
-        self._emit("delete", name, message_id=message.message_id, seq=message.seq)
+        if not message.injected:
+            self.store.drop_message(name, message.message_id)
+        self._emit(
+            sqs_events.SqsDelete(
+                queue=name,
+                message_id=message.message_id,
+                seq=message.seq,
+                injected=message.injected,
+            )
+        )
 
     def change_visibility(self, name: str, receipt: str, timeout: int) -> None:
         queue = self.queue(name)
-        if not 0 <= timeout <= MAX_VISIBILITY:
-            raise invalid_value("VisibilityTimeout", timeout, "Must be between 0 and 43200.")
+        if timeout not in VISIBILITY_TIMEOUT:
+            raise invalid_value(
+                "VisibilityTimeout",
+                timeout,
+                f"Must be between {VISIBILITY_TIMEOUT.lo} and {VISIBILITY_TIMEOUT.hi}.",
+            )
         self._advance(queue)
         message = self._message_for(queue, receipt)
         if message is None or message.receipt != receipt:
@@ -518,28 +638,32 @@ class SqsEngine:
         if message.state != IN_FLIGHT:
             raise SqsError("MessageNotInflight", "The message is not in flight.")
         now = self.clock.now()
-        if now + timeout > (message.received_at or now) + MAX_VISIBILITY:
+        if now + timeout > (message.received_at or now) + VISIBILITY_TIMEOUT.hi:
             raise invalid_value(
                 "VisibilityTimeout",
                 timeout,
                 "Total VisibilityTimeout for the message is beyond the limit [43200 seconds].",
             )
         queue.set_state(message, IN_FLIGHT, now + timeout)
-        self._emit("change_visibility", name, message_id=message.message_id, timeout=timeout)
+        self._emit(
+            sqs_events.SqsChangeVisibility(
+                queue=name, message_id=message.message_id, timeout=timeout
+            )
+        )
         if timeout == 0:
             self._advance(queue)
 
     # -- receipts -------------------------------------------------------------------------
 
-    def _receipt(self, queue_name: str, message_id: str) -> str:
+    def _receipt(self, queue_name: str, key: str) -> str:
         nonce = f"{self.rng.getrandbits(64):016x}"
-        raw = f"{queue_name}\x1f{message_id}\x1f{nonce}".encode()
+        raw = f"{queue_name}\x1f{key}\x1f{nonce}".encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _message_for(self, queue: Queue, receipt: str) -> Message | None:
         try:
             padded = receipt + "=" * (-len(receipt) % 4)
-            queue_name, message_id, _ = base64.urlsafe_b64decode(padded).decode().split("\x1f")
+            queue_name, key, _ = base64.urlsafe_b64decode(padded).decode().split("\x1f")
         except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
             raise SqsError(
                 "ReceiptHandleIsInvalid",
@@ -550,7 +674,7 @@ class SqsEngine:
                 "ReceiptHandleIsInvalid",
                 f'The input receipt handle "{receipt}" is not a valid for this queue.',
             )
-        return queue.messages.get(message_id)
+        return queue.messages.get(key)
 
     # -- time -----------------------------------------------------------------------------
 
@@ -560,19 +684,24 @@ class SqsEngine:
         for message in queue.due_timers(now):
             if message.state == IN_FLIGHT:
                 self._emit(
-                    "visibility_expired",
-                    queue.name,
-                    message_id=message.message_id,
-                    seq=message.seq,
-                    receive_count=message.receive_count,
+                    sqs_events.SqsVisibilityExpired(
+                        queue=queue.name,
+                        message_id=message.message_id,
+                        seq=message.seq,
+                        receive_count=message.receive_count,
+                    )
                 )
             queue.set_state(message, READY)
             became_ready = True
         expired = queue.expired(now)
         for message in expired:
             queue.remove(message)
+            if message.injected:
+                continue  # a copy goes with its original, silently
             self.store.drop_message(queue.name, message.message_id)
-            self._emit("retention_expired", queue.name, message_id=message.message_id)
+            self._emit(
+                sqs_events.SqsRetentionExpired(queue=queue.name, message_id=message.message_id)
+            )
         if became_ready:
             self._wake(queue)
 
@@ -602,9 +731,10 @@ class SqsEngine:
         if self.on_ready is not None and queue.counts[READY]:
             self.on_ready(queue.name)
 
-    def _emit(self, kind: str, queue: str, **fields: object) -> None:
+    def _emit(self, event: Event) -> None:
+        """Report a decision; the event log stamps the time with the same clock."""
         if self.on_event is not None:
-            self.on_event({"type": f"sqs.{kind}", "at": self.clock.now(), "queue": queue, **fields})
+            self.on_event(event)
 
     def restore(self, queues: list[Queue], messages: dict[str, list[Message]]) -> None:
         """Load what the store kept. Messages that were in flight become visible again: a crash

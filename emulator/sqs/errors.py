@@ -1,5 +1,6 @@
 """SQS errors as data: each knows its JSON shape name, its query-protocol code and its HTTP
-status, so both wire protocols answer with what the SDKs expect (aws-semantics.md section 4.4)."""
+status, so both wire protocols answer with what the SDKs expect (docs/aws-behaviour.md
+section 4.4)."""
 
 from __future__ import annotations
 

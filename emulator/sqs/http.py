@@ -3,7 +3,6 @@ the service. Bad input of any kind ends here as an AWS error reply; the server k
 
 from __future__ import annotations
 
-import logging
 import uuid
 from urllib.parse import parse_qsl
 
@@ -12,8 +11,6 @@ from aiohttp import web
 from emulator.sqs import wire_json, wire_query
 from emulator.sqs.errors import SqsError
 from emulator.sqs.service import SqsService
-
-log = logging.getLogger("emulator.sqs")
 
 
 class SqsHttp:

@@ -1,5 +1,5 @@
-"""Message contents: what SQS accepts (sizes, characters, attributes; aws-semantics.md 2.1-2.3)
-and the MD5 digests the SDKs verify (2.5)."""
+"""Message contents: what SQS accepts (sizes, characters, attributes; docs/aws-behaviour.md
+sections 2.1-2.3) and the MD5 digests the SDKs verify (section 2.5)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ from emulator.sqs.messages import AttributeValue
 DELAYED, READY, IN_FLIGHT = 0, 1, 2
 # What SenderId says for every message: the lab has one (fake) IAM user.
 SENDER_ID = "AIDAEMULATORLAB000001"
-STATE_NAMES = {DELAYED: "delayed", READY: "ready", IN_FLIGHT: "in_flight"}
 
 
 @dataclass(slots=True, eq=False)
@@ -42,6 +41,14 @@ class Message:
     received_at: float | None = None
     receipt: str | None = None
     gen: int = 0
+    # The queue's own name for this copy: the MessageId, or for a copy the delivery model
+    # injected (a duplicate of a delivered message) the MessageId and a suffix.
+    key: str = ""
+    injected: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = self.message_id
 
 
 @dataclass(eq=False)
@@ -56,6 +63,7 @@ class Queue:
     messages: dict[str, Message] = field(default_factory=dict)
     counts: list[int] = field(default_factory=lambda: [0, 0, 0])
     last_purge_at: float | None = None
+    copies: int = 0  # copies the delivery model injected so far (names them)
     # standard queues: ready messages by send order; (seq, gen, id)
     ready_heap: list[tuple[int, int, str]] = field(default_factory=list)
     # delayed and in-flight messages by the time they become visible; (at, seq, gen, id)
@@ -82,9 +90,9 @@ class Queue:
         return self.int_attribute("MessageRetentionPeriod")
 
     def add(self, message: Message, state: int, visible_at: float) -> None:
-        self.messages[message.message_id] = message
+        self.messages[message.key] = message
         message.state = -1
-        heapq.heappush(self.age_heap, (message.sent_at, message.seq, message.message_id))
+        heapq.heappush(self.age_heap, (message.sent_at, message.seq, message.key))
         if self.fifo:
             self.groups.setdefault(message.group_id or "", deque()).append(message)
         self.set_state(message, state, visible_at)
@@ -104,15 +112,13 @@ class Queue:
         if state == READY:
             message.visible_at = 0.0
             if not self.fifo:
-                heapq.heappush(self.ready_heap, (message.seq, message.gen, message.message_id))
+                heapq.heappush(self.ready_heap, (message.seq, message.gen, message.key))
         else:
             message.visible_at = visible_at
-            heapq.heappush(
-                self.timer_heap, (visible_at, message.seq, message.gen, message.message_id)
-            )
+            heapq.heappush(self.timer_heap, (visible_at, message.seq, message.gen, message.key))
 
     def remove(self, message: Message) -> None:
-        if self.messages.pop(message.message_id, None) is None:
+        if self.messages.pop(message.key, None) is None:
             return
         self.counts[message.state] -= 1
         message.gen += 1
@@ -163,6 +169,19 @@ class Queue:
             if message is not None and message.gen == gen and message.state == READY:
                 return message
         return None
+
+    def oldest_ready(self, limit: int) -> list[Message]:
+        """Up to ``limit`` of the oldest ready messages of a standard queue, left ready (the
+        delivery model chooses among them when it reorders)."""
+        found: list[Message] = []
+        while len(found) < limit:
+            message = self.pop_ready()
+            if message is None:
+                break
+            found.append(message)
+        for message in found:
+            heapq.heappush(self.ready_heap, (message.seq, message.gen, message.key))
+        return found
 
     def fifo_candidates(self, limit: int) -> list[Message]:
         """Ready messages at the heads of unlocked groups, oldest group first, in group order."""

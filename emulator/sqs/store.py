@@ -2,7 +2,9 @@
 made it returns, so a message whose SendMessage returned survives ``kill -9`` of the emulator.
 
 Visibility is not stored: after a crash every undeleted message is visible again (redelivery,
-which SQS allows), while receive counts are kept so dead-letter rules still hold."""
+which SQS allows), while receive counts are kept so dead-letter rules still hold.
+
+``SqliteStore`` is the engine's ``ports.Store``; the engine does not know it exists."""
 
 from __future__ import annotations
 
@@ -12,36 +14,9 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
 
 from emulator.sqs.messages import AttributeValue, md5_of_attributes, md5_of_body
 from emulator.sqs.model import SENDER_ID, Message, Queue
-
-
-class Store(Protocol):
-    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
-    def save_queue(self, queue: Queue) -> None: ...
-    def drop_queue(self, name: str) -> None: ...
-    def save_message(self, queue: str, message: Message) -> None: ...
-    def save_deliveries(self, queue: str, messages: list[Message]) -> None: ...
-    def drop_message(self, queue: str, message_id: str) -> None: ...
-    def drop_all_messages(self, queue: str) -> None: ...
-
-
-class NullStore:
-    """Keeps nothing: for the engine's unit tests."""
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        yield
-
-    def save_queue(self, queue: Queue) -> None: ...
-    def drop_queue(self, name: str) -> None: ...
-    def save_message(self, queue: str, message: Message) -> None: ...
-    def save_deliveries(self, queue: str, messages: list[Message]) -> None: ...
-    def drop_message(self, queue: str, message_id: str) -> None: ...
-    def drop_all_messages(self, queue: str) -> None: ...
-
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queues (
@@ -78,6 +53,9 @@ def _decode_attributes(text: str) -> dict[str, AttributeValue]:
 
 
 class SqliteStore:
+    """The engine's ``Store`` on one SQLite file. Transactions nest: only the outermost commits,
+    so an action that changes several things (a batch) is one commit, one WAL write."""
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

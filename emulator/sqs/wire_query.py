@@ -4,7 +4,6 @@ to and from the API member names the service works in."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -120,12 +119,8 @@ def decode(form: dict[str, str], path: str) -> tuple[str, dict[str, Any]]:
 
 
 def _element(name: str, value: Any) -> str:
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, bytes):
-        text = base64.b64encode(value).decode()
-    else:
-        text = str(value)
+    """One scalar member; XML spells booleans in lower case (a batch entry's SenderFault)."""
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return f"<{name}>{escape(text)}</{name}>"
 
 

@@ -33,7 +33,7 @@ def engine_url(config: LabConfig, engine: str) -> str:
         if not runtime.running_pid(config, lbnginx.PROCESS):
             raise runtime.LabError("nginx is not running: lab lb nginx start")
         return f"http://127.0.0.1:{_nginx_port(config)}/"
-    return lbstack.listener_url(config.endpoint, _stack(config), config.listener_port_offset)
+    return lbstack.listener_url(config.endpoint, _stack(config), config.local_port)
 
 
 def _nginx_port(config: LabConfig) -> int:

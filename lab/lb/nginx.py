@@ -22,7 +22,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -298,17 +297,16 @@ def start(config: LabConfig, site: Site, wait: float = 10.0) -> bool:
             "LAB_NGINX_PORT)"
         )
     write_config(site)
-    pid = runtime.spawn(config, PROCESS, _argv(site.paths))
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if _answers(site.listen_host, site.listen_port):
-            return True
-        if runtime.running_pid(config, PROCESS) != pid:
-            break
-        time.sleep(0.05)
-    tail = site.paths.error_log.read_text(errors="replace").splitlines()[-5:]
-    runtime.stop(config, PROCESS)
-    raise runtime.LabError("nginx did not start:\n" + "\n".join(tail))
+    runtime.start_and_wait(
+        config,
+        PROCESS,
+        _argv(site.paths),
+        lambda: _answers(site.listen_host, site.listen_port),
+        what="nginx",
+        wait=wait,
+        log=site.paths.error_log,
+    )
+    return True
 
 
 def reload(config: LabConfig, site: Site) -> None:

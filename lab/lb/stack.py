@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,14 +282,16 @@ def listener_status(endpoint: str, stack: Stack, timeout: float = 2.0) -> dict[s
     return {}
 
 
-def listener_url(endpoint: str, stack: Stack, port_offset: int = 8000, timeout: float = 2.0) -> str:
+def listener_url(
+    endpoint: str, stack: Stack, local_port: Callable[[int], int], timeout: float = 2.0
+) -> str:
     """Where a browser reaches the listener. The emulator says so at ``GET /_lab/elb``; without
-    that endpoint (AWS) it is the load balancer's DNS name; the documented port mapping (``P +
-    offset`` below 1024) is the fallback while the emulator has not bound the listener yet."""
+    that endpoint (AWS) it is the load balancer's DNS name; the documented port mapping
+    (``local_port``, ``LabConfig.local_port``) is the fallback while the emulator has not bound
+    the listener yet."""
     status = listener_status(endpoint, stack, timeout)
     if status is None:
         return f"http://{stack.dns_name}:{stack.listener_port}/"
     if status.get("url"):
         return str(status["url"])
-    port = stack.listener_port + port_offset if stack.listener_port < 1024 else stack.listener_port
-    return f"http://127.0.0.1:{port}/"
+    return f"http://127.0.0.1:{local_port(stack.listener_port)}/"

@@ -43,7 +43,7 @@ def bring_up(config: LabConfig, echo: Callable[[str], object]) -> lbstack.Stack:
         )
     except (BotoCoreError, ClientError) as exc:
         raise runtime.LabError(f"creating the load balancer failed: {exc}") from None
-    url = lbstack.listener_url(config.endpoint, result, config.listener_port_offset)
+    url = lbstack.listener_url(config.endpoint, result, config.local_port)
     made = "created " + ", ".join(result.created) if result.created else "reused"
     echo(f"load balancer {lbstack.NAME} ({made})")
     echo(f"load balancer URL: {url}   (try: lab lb hit -n 12)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -71,13 +70,6 @@ def _print_status(config: LabConfig, name: str) -> None:
             )
 
 
-def _instance_port() -> int:
-    raw = os.environ.get("LAB_INSTANCE_PORT", "80")
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise runtime.LabError(f"LAB_INSTANCE_PORT={raw!r} is not a port number")
-    return int(raw)
-
-
 @click.group()
 def stack() -> None:
     """The chapter's CloudFormation stack: ALB + auto-scaling group (lab/templates)."""
@@ -119,7 +111,7 @@ def deploy(
         deregistration_delay=deregistration_delay,
         # The emulator runs the instances' web servers on LAB_INSTANCE_PORT (80 by default;
         # another port where binding 80 needs root): the target group must use the same.
-        web_server_port=_instance_port(),
+        web_server_port=config.instance_port,
     )
     click.echo(f"deploying stack {name} from {chapter.LOADBALANCER.name}")
     action, deployed = chapter.deploy(cfn, name, params, timeout, click.echo)

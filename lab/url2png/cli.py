@@ -10,7 +10,7 @@ import click
 from lab import aws
 from lab.config import LabConfig
 from lab.url2png import dlq as dead_letters
-from lab.url2png import events as ev
+from lab.url2png import records as rec
 from lab.url2png.producer import Producer
 from lab.url2png.resources import lookup
 from lab.url2png.status import wait as wait_for
@@ -61,11 +61,11 @@ def submit(config: LabConfig, urls: tuple[str, ...], wait: bool, timeout: float,
     failed = 0
     for job in jobs:
         status = results[job.id]
-        if status.state == ev.STATE_FAILED or not status.finished:
+        if status.state == rec.STATE_FAILED or not status.finished:
             status = store.status(job.id)
-        if status.state != ev.STATE_DONE:
+        if status.state != rec.STATE_DONE:
             failed += 1
-        click.echo(f"{job.id}  {ev.describe(status, resources.png_url(job.id))}")
+        click.echo(f"{job.id}  {rec.describe(status, resources.png_url(job.id))}")
     if failed:
         sys.exit(1)
 
@@ -77,20 +77,20 @@ def submit(config: LabConfig, urls: tuple[str, ...], wait: bool, timeout: float,
 def status(config: LabConfig, job_ids: tuple[str, ...], as_json: bool) -> None:
     """Say whether jobs are queued, in flight, done (with the PNG's URL) or failed (why).
 
-    Read from the job's events in the bucket (status/ID/), so it works from anywhere."""
+    Read from the job's status records in the bucket (status/ID/), so it works from anywhere."""
     store = JobStore(aws.client("s3", config), config.url2png_bucket)
     website = config.website_endpoint(config.url2png_bucket)
     dlq_name = f"the dead-letter queue {config.url2png_dlq}"
     unknown = 0
     for job_id in job_ids:
         state = store.status(job_id)
-        unknown += state.state == ev.STATE_UNKNOWN
+        unknown += state.state == rec.STATE_UNKNOWN
         png = f"{website}/{job_id}.png"
         if as_json:
-            click.echo(json.dumps(ev.as_dict(state, png)))
+            click.echo(json.dumps(rec.as_dict(state, png)))
         else:
             prefix = f"{job_id}  " if len(job_ids) > 1 else ""
-            click.echo(prefix + ev.describe(state, png, dlq_name))
+            click.echo(prefix + rec.describe(state, png, dlq_name))
     if unknown:
         sys.exit(2)
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from lab.url2png import events as ev
+from lab.url2png import records as rec
 from lab.url2png.store import JobStore
 from lab.worker.job import ID_PATTERN
 
@@ -122,7 +122,7 @@ def redrive(
             kwargs["MessageAttributes"] = letter.attributes
         sqs.send_message(**kwargs)
         if letter.job_id and ID_PATTERN.fullmatch(letter.job_id):
-            store.record(ev.Event(letter.job_id, ev.REQUEUED, int(time.time() * 1000)))
+            store.record(rec.StatusRecord(letter.job_id, rec.REQUEUED, int(time.time() * 1000)))
         sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=letter.receipt_handle)
         with contextlib.suppress(Exception):
             store.forget_failure(letter.message_id)

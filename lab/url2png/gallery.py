@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lab.url2png.events import GALLERY_PREFIX
+from lab.url2png.records import GALLERY_PREFIX
 
 INDEX_KEY = "index.html"
 ERROR_KEY = "error.html"

@@ -22,7 +22,7 @@ from typing import Any
 from lab import aws
 from lab.config import LabConfig
 from lab.runtime import LabError
-from lab.url2png import events as ev
+from lab.url2png import records as rec
 from lab.url2png.resources import Url2Png, lookup
 from lab.url2png.store import JobStore
 from lab.worker.url_policy import UrlPolicy, Verdict
@@ -76,12 +76,12 @@ class Producer:
             check_urls(urls)
         jobs = [(uuid.uuid4().hex, url, next(self._seq)) for url in urls]
         at_ms = int(self.clock() * 1000)
-        events = [
-            ev.Event(job_id, ev.QUEUED, at_ms, url=url, seq=seq, producer=self.producer_id)
+        records = [
+            rec.StatusRecord(job_id, rec.QUEUED, at_ms, url=url, seq=seq, producer=self.producer_id)
             for job_id, url, seq in jobs
         ]
-        with ThreadPoolExecutor(max_workers=min(8, max(1, len(events)))) as pool:
-            list(pool.map(self.store.record, events))
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(records)))) as pool:
+            list(pool.map(self.store.record, records))
         submitted: list[Submitted] = []
         for start in range(0, len(jobs), BATCH):
             chunk = jobs[start : start + BATCH]

@@ -1,5 +1,5 @@
-"""Looking up jobs by id (section 15.2.1), from the events in the bucket: the same answer from
-any shell, notebook or machine, and from real AWS."""
+"""Looking up jobs by id (section 15.2.1), from the status records in the bucket: the same
+answer from any shell, notebook or machine, and from real AWS."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from lab import aws
 from lab.config import LabConfig
-from lab.url2png import events as ev
+from lab.url2png import records as rec
 from lab.url2png.store import JobStore
 
 
@@ -20,7 +20,7 @@ def get(job_id: str, config: LabConfig | None = None) -> dict[str, object]:
     store = JobStore(aws.client("s3", config), config.url2png_bucket)
     status = store.status(job_id)
     png = f"{config.website_endpoint(config.url2png_bucket)}/{job_id}.png"
-    return ev.as_dict(status, png)
+    return rec.as_dict(status, png)
 
 
 def wait_all(
@@ -43,13 +43,13 @@ def wait(
     on_progress: Callable[[int, int], Any] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Any] = time.sleep,
-) -> dict[str, ev.JobStatus]:
+) -> dict[str, rec.JobStatus]:
     """Poll until every job is finished (done, or failed for good) or ``timeout`` passes.
     Finished jobs are not asked again, so the cost falls as the batch completes.
     ``on_progress(finished, total)`` is called after each round."""
     pending = list(dict.fromkeys(job_ids))
     total = len(pending)
-    results: dict[str, ev.JobStatus] = {}
+    results: dict[str, rec.JobStatus] = {}
     deadline = clock() + timeout
     while True:
         for job_id, status in store.statuses(pending).items():

@@ -1,7 +1,7 @@
-"""The S3 side of URL2PNG: job events, failure records, PNGs and the gallery, through boto3 only
-(so the same calls work on the emulator, LocalStack and AWS).
+"""The S3 side of URL2PNG: job status records, failure records, PNGs and the gallery, through
+boto3 only (so the same calls work on the emulator, LocalStack and AWS).
 
-Everything the worker writes here is either immutable (events, gallery records, the PNG, which
+Everything the worker writes here is either immutable (status and gallery records, the PNG, which
 is written with ``If-None-Match: *`` so a second render of the same job cannot replace the
 first) or rebuilt from immutable objects (``index.html``). That is what makes a worker that is
 killed at any point, or two workers handling the same message, harmless.
@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from lab.url2png import events as ev
 from lab.url2png import gallery as gal
+from lab.url2png import records as rec
 
 PUBLIC_READ = "public-read"
 
@@ -54,56 +54,56 @@ class JobStore:
         self.s3 = s3
         self.bucket = bucket
 
-    # --- events ----------------------------------------------------------------------------
+    # --- status records --------------------------------------------------------------------
 
-    def record(self, event: ev.Event) -> None:
+    def record(self, status: rec.StatusRecord) -> None:
         self.s3.put_object(
             Bucket=self.bucket,
-            Key=event.key,
-            Body=event.body(),
+            Key=status.key,
+            Body=status.body(),
             ContentType="application/json",
         )
 
-    def events(self, job_id: str) -> list[ev.Event]:
-        """Events named by the keys alone: enough to fold, without bodies."""
+    def records(self, job_id: str) -> list[rec.StatusRecord]:
+        """Records named by the keys alone: enough to fold, without bodies."""
         found = []
-        for obj in list_keys(self.s3, self.bucket, ev.job_prefix(job_id)):
-            event = ev.parse_key(obj["Key"])
-            if event is not None:
-                found.append(event)
+        for obj in list_keys(self.s3, self.bucket, rec.job_prefix(job_id)):
+            record = rec.parse_status_key(obj["Key"])
+            if record is not None:
+                found.append(record)
         return found
 
-    def read_event(self, key: str) -> ev.Event | None:
+    def read_record(self, key: str) -> rec.StatusRecord | None:
         try:
             data = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except Exception as exc:
             if is_not_found(exc):
                 return None
             raise
-        return ev.parse_body(data)
+        return rec.parse_status(data)
 
-    def status(self, job_id: str) -> ev.JobStatus:
+    def status(self, job_id: str) -> rec.JobStatus:
         """The folded status with the URL and, for a failure, the reason (two small GETs)."""
-        status = ev.fold(job_id, self.events(job_id))
-        if status.state == ev.STATE_UNKNOWN:
+        status = rec.fold(job_id, self.records(job_id))
+        if status.state == rec.STATE_UNKNOWN:
             return status
-        first = self.read_event(status.first.key) if status.first else None
+        first = self.read_record(status.first.key) if status.first else None
         decisive = None
         if status.decisive is not None:
             same = status.first is not None and status.decisive.key == status.first.key
-            decisive = first if same else self.read_event(status.decisive.key)
-        return ev.with_details(status, first, decisive)
+            decisive = first if same else self.read_record(status.decisive.key)
+        return rec.with_details(status, first, decisive)
 
-    def statuses(self, job_ids: Iterable[str], threads: int = 8) -> dict[str, ev.JobStatus]:
+    def statuses(self, job_ids: Iterable[str], threads: int = 8) -> dict[str, rec.JobStatus]:
         """Folded statuses from listings only (no bodies): what a progress bar needs."""
         ids = list(job_ids)
         with ThreadPoolExecutor(max_workers=max(1, min(threads, len(ids)))) as pool:
-            folded = pool.map(lambda i: ev.fold(i, self.events(i)), ids)
+            folded = pool.map(lambda i: rec.fold(i, self.records(i)), ids)
             return dict(zip(ids, folded, strict=True))
 
     # --- failures --------------------------------------------------------------------------
 
-    def record_failure(self, record: ev.FailureRecord) -> None:
+    def record_failure(self, record: rec.FailureRecord) -> None:
         self.s3.put_object(
             Bucket=self.bucket,
             Key=record.key,
@@ -111,17 +111,17 @@ class JobStore:
             ContentType="application/json",
         )
 
-    def failure(self, message_id: str) -> ev.FailureRecord | None:
+    def failure(self, message_id: str) -> rec.FailureRecord | None:
         try:
-            data = self.s3.get_object(Bucket=self.bucket, Key=ev.failure_key(message_id))
+            data = self.s3.get_object(Bucket=self.bucket, Key=rec.failure_key(message_id))
         except Exception as exc:
             if is_not_found(exc):
                 return None
             raise
-        return ev.parse_failure(data["Body"].read())
+        return rec.parse_failure(data["Body"].read())
 
     def forget_failure(self, message_id: str) -> None:
-        self.s3.delete_object(Bucket=self.bucket, Key=ev.failure_key(message_id))
+        self.s3.delete_object(Bucket=self.bucket, Key=rec.failure_key(message_id))
 
     # --- PNGs ------------------------------------------------------------------------------
 
@@ -183,7 +183,7 @@ class Gallery:
 
     def entries(self) -> list[gal.Entry]:
         found = []
-        for obj in list_keys(self.s3, self.bucket, ev.GALLERY_PREFIX):
+        for obj in list_keys(self.s3, self.bucket, rec.GALLERY_PREFIX):
             key = obj["Key"]
             entry = self._cache.get(key)
             if entry is None:

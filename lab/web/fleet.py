@@ -12,7 +12,6 @@ import contextlib
 import json
 import socket
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -126,20 +125,23 @@ def start(config: LabConfig, spec: ServerSpec, wait: float = 15.0) -> str:
         return RUNNING
     if _port_taken(spec.ip, spec.port):
         return _claim(config, spec)
-    pid = runtime.spawn(config, spec.process_name, [*spec.argv(), "--owner", _owner(config)])
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        try:
-            control(spec, timeout=0.5)
-            return STARTED
-        except runtime.LabError:
-            if runtime.running_pid(config, spec.process_name) != pid:
-                break
-            time.sleep(0.05)
-    log = config.log_dir / f"{spec.process_name}.log"
-    tail = log.read_text(errors="replace").splitlines()[-5:] if log.exists() else []
-    runtime.stop(config, spec.process_name)
-    raise runtime.LabError(f"web server {spec.ip}:{spec.port} did not start:\n" + "\n".join(tail))
+    runtime.start_and_wait(
+        config,
+        spec.process_name,
+        [*spec.argv(), "--owner", _owner(config)],
+        lambda: _answers(spec),
+        what=f"web server {spec.ip}:{spec.port}",
+        wait=wait,
+    )
+    return STARTED
+
+
+def _answers(spec: ServerSpec) -> bool:
+    try:
+        control(spec, timeout=0.5)
+    except runtime.LabError:
+        return False
+    return True
 
 
 def _owner(config: LabConfig) -> str:

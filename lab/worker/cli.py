@@ -10,77 +10,84 @@ import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import MISSING, fields, replace
 
 import click
 
 from lab import aws
 from lab.config import LabConfig
-from lab.runtime import LabError
 from lab.url2png.resources import lookup
 from lab.worker.loop import Worker, WorkerSettings
-from lab.worker.renderer import RENDERERS, make_renderer
+from lab.worker.renderer import RENDERERS, Renderer, make_renderer
+from lab.worker.reporting import Reporter, queue_name
 from lab.worker.url_policy import UrlPolicy
 
 log = logging.getLogger("lab.worker")
 
 
-@dataclass(frozen=True)
-class WorkerOptions:
-    max_messages: int = 1
-    visibility_timeout: int = 120
-    wait_time: int = 20
-    parallel: int = 2
-    heartbeat: bool = False
-    renderer: str = "pyppeteer"
-    render_timeout: float = 30.0
-    width: int = 1280
-    height: int = 800
-    name: str = ""
-    gallery: bool = True
+# The worker's defaults live in WorkerSettings; the options below show and use them.
+DEFAULTS = {f.name: f.default for f in fields(WorkerSettings) if f.default is not MISSING}
 
 
-async def serve(config: LabConfig, options: WorkerOptions, stop: asyncio.Event) -> Worker:
-    """Run one worker until ``stop`` is set; returns it (with its stats) after draining."""
-    sqs = aws.client("sqs", config, max_pool_connections=max(10, 4 * options.parallel))
-    s3 = aws.client("s3", config, max_pool_connections=max(10, 4 * options.parallel))
+async def serve(
+    config: LabConfig,
+    options: WorkerSettings,
+    stop: asyncio.Event,
+    renderer_kind: str = "pyppeteer",
+    *,
+    renderer: Renderer | None = None,
+) -> Worker:
+    """Run one worker until ``stop`` is set; returns it (with its stats) after draining.
+    ``options`` gives everything but the queue and bucket, which are looked up here.
+    ``renderer``: one made elsewhere (a test's fake) instead of a ``renderer_kind``.
+
+    Its steps are reported to the lab's event stream at ``config.endpoint`` (skipped where
+    there is none), from ``worker.started`` to ``worker.stopped``."""
+    parallel = options.parallel
+    sqs = aws.client("sqs", config, max_pool_connections=max(10, 4 * parallel))
+    s3 = aws.client("s3", config, max_pool_connections=max(10, 4 * parallel))
     resources = await asyncio.to_thread(lookup, config, sqs)
-    try:
-        policy = UrlPolicy.from_strings(config.url2png_allow.split(","))
-    except ValueError as exc:
-        raise LabError(f"LAB_URL2PNG_ALLOW={config.url2png_allow!r}: {exc}") from None
-    renderer = make_renderer(options.renderer, parallel=options.parallel, policy=policy)
+    policy = UrlPolicy.from_strings(config.url2png_allow.split(","))
+    if renderer is None:
+        renderer = make_renderer(
+            renderer_kind, executable=config.chromium or None, parallel=parallel, policy=policy
+        )
+    else:
+        renderer_kind = type(renderer).__name__
     name = options.name or f"{socket.gethostname()}:{os.getpid()}"
-    settings = WorkerSettings(
+    settings = replace(
+        options,
         queue_url=resources.queue_url,
         bucket=resources.bucket,
-        max_messages=options.max_messages,
-        visibility_timeout=options.visibility_timeout,
-        wait_time=options.wait_time,
-        parallel=options.parallel,
-        render_timeout=options.render_timeout,
-        heartbeat=options.heartbeat,
-        width=options.width,
-        height=options.height,
         max_receive=resources.max_receive,
         name=name,
-        gallery=options.gallery,
     )
-    worker = Worker(sqs, s3, renderer, settings)
+    reporter = Reporter(config.endpoint, name)
+    worker = Worker(sqs, s3, renderer, settings, reporter=reporter)
     try:
         await renderer.start()
+        reporter.report(
+            "started",
+            queue=queue_name(resources.queue_url),
+            visibility_timeout=settings.visibility_timeout,
+            parallel=parallel,
+            heartbeat=settings.heartbeat,
+            renderer=renderer_kind,
+        )
         log.info(
             "ready: worker %s polling %s (max %d messages, visibility %d s, wait %d s, "
             "%d pages at once, heartbeat %s, renderer %s); PNGs to %s/",
-            name, resources.queue_url, options.max_messages, options.visibility_timeout,
-            options.wait_time, options.parallel, "on" if options.heartbeat else "off",
-            options.renderer, resources.website,
+            name, resources.queue_url, settings.max_messages, settings.visibility_timeout,
+            settings.wait_time, parallel, "on" if settings.heartbeat else "off",
+            renderer_kind, resources.website,
         )  # fmt: skip
         await worker.run(stop)
     finally:
         await renderer.close()
     counts = ", ".join(f"{k} {v}" for k, v in sorted(worker.stats.counts.items())) or "nothing"
     log.info("stopped: worker %s handled %s", name, counts)
+    reporter.report("stopped", counts=dict(worker.stats.counts))
+    await asyncio.to_thread(reporter.close)  # its last steps reach the stream
     return worker
 
 
@@ -117,34 +124,34 @@ def _setup_logging(verbose: bool) -> None:
 @click.option(
     "--max-messages",
     type=click.IntRange(1, 10),
-    default=1,
+    default=DEFAULTS["max_messages"],
     show_default=True,
     help="MaxNumberOfMessages per receive (the book's worker: 1)",
 )
 @click.option(
     "--visibility-timeout",
     type=click.IntRange(0, 43200),
-    default=120,
+    default=DEFAULTS["visibility_timeout"],
     show_default=True,
     help="seconds a received message stays hidden from other workers",
 )
 @click.option(
     "--wait-time",
     type=click.IntRange(0, 20),
-    default=20,
+    default=DEFAULTS["wait_time"],
     show_default=True,
     help="WaitTimeSeconds: long polling (0 = short polling, as the book's loop)",
 )
 @click.option(
     "--parallel",
     type=click.IntRange(1, 32),
-    default=2,
+    default=DEFAULTS["parallel"],
     show_default=True,
     help="pages rendered at once in this worker's one browser",
 )
 @click.option(
     "--heartbeat/--no-heartbeat",
-    default=False,
+    default=DEFAULTS["heartbeat"],
     show_default=True,
     help="extend the visibility timeout while a job runs (ChangeMessageVisibility)",
 )
@@ -158,16 +165,20 @@ def _setup_logging(verbose: bool) -> None:
 @click.option(
     "--render-timeout",
     type=click.FloatRange(0.5, 600),
-    default=30.0,
+    default=DEFAULTS["render_timeout"],
     show_default=True,
     help="seconds before a page counts as unrenderable",
 )
-@click.option("--width", type=click.IntRange(16, 4096), default=1280, show_default=True)
-@click.option("--height", type=click.IntRange(16, 4096), default=800, show_default=True)
+@click.option(
+    "--width", type=click.IntRange(16, 4096), default=DEFAULTS["width"], show_default=True
+)
+@click.option(
+    "--height", type=click.IntRange(16, 4096), default=DEFAULTS["height"], show_default=True
+)
 @click.option("--name", default="", help="how this worker signs its events (default host:pid)")
 @click.option(
     "--gallery/--no-gallery",
-    default=True,
+    default=DEFAULTS["gallery"],
     show_default=True,
     help="keep the bucket's index.html current",
 )
@@ -179,9 +190,13 @@ def worker(config: LabConfig, verbose: bool, **kwargs: object) -> None:
     Receives from the url2png queue, renders with a warm headless Chromium, uploads ID.png
     (public-read) to the website bucket and only then deletes the message. Failures leave the
     message on the queue; after the queue's maxReceiveCount SQS moves it to the dead-letter
-    queue (`lab url2png dlq`). Which addresses pages may reach: LAB_URL2PNG_ALLOW."""
+    queue (`lab url2png dlq`). Which addresses pages may reach: LAB_URL2PNG_ALLOW.
+
+    Each step is reported to the lab's event stream (`lab events --type worker.`, and what
+    `lab trace check` reads); against LocalStack or AWS, which have none, nothing is."""
     _setup_logging(verbose)
-    options = WorkerOptions(**kwargs)  # type: ignore[arg-type]
+    renderer_kind = str(kwargs.pop("renderer"))
+    options = WorkerSettings(queue_url="", bucket="", **kwargs)  # type: ignore[arg-type]
     if options.render_timeout >= options.visibility_timeout > 0 and not options.heartbeat:
         log.warning(
             "render timeout %.0f s >= visibility timeout %d s without --heartbeat: slow pages "
@@ -193,6 +208,6 @@ def worker(config: LabConfig, verbose: bool, **kwargs: object) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         _install_signals(asyncio.get_running_loop(), stop)
-        await serve(config, options, stop)
+        await serve(config, options, stop, renderer_kind)
 
     asyncio.run(main())

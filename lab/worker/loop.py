@@ -11,7 +11,7 @@ idempotent (section 15.2.6): a job whose PNG already exists is acknowledged with
 again, and the upload itself is conditional (``If-None-Match: *``), so two workers rendering the
 same job at once still leave the first PNG and record the second as a duplicate.
 
-What the worker writes besides the PNG (events, failure records, gallery records, see
+What the worker writes besides the PNG (status records, failure records, gallery records, see
 ``lab.url2png``) is append-only, so a worker killed between any two calls leaves nothing that a
 later delivery of the same message cannot finish.
 """
@@ -27,11 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.url2png import events as ev
+from lab.url2png import records as rec
 from lab.url2png.gallery import Entry
 from lab.url2png.store import Gallery, JobStore
 from lab.worker.job import Job, PoisonMessage, parse_job
 from lab.worker.renderer import DEFAULT_HEIGHT, DEFAULT_WIDTH, Renderer, RenderError
+from lab.worker.reporting import Reporter, about, queue_name
 from lab.worker.url_policy import PolicyError
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkerSettings:
+    """How a worker runs. The defaults here are the ones `lab worker` offers (its options take
+    them from this class), so the loop and the command cannot disagree."""
+
     queue_url: str
     bucket: str
     max_messages: int = 1  # as the book
     visibility_timeout: int = 120  # as the book: about 4 times the processing time
     wait_time: int = 20  # long polling
-    parallel: int = 1  # messages in flight at once (the renderer has its own page limit)
-    render_timeout: float = 60.0
+    parallel: int = 2  # messages in flight at once (the renderer has its own page limit)
+    render_timeout: float = 30.0
     heartbeat: bool = False  # extend visibility while a job runs
     idle_sleep: float = 1.0  # after an empty receive without long polling, as the book's loop
     width: int = DEFAULT_WIDTH
@@ -84,8 +88,12 @@ class Worker:
         renderer: Renderer,
         settings: WorkerSettings,
         clock: Callable[[], float] = time.time,
+        reporter: Reporter | None = None,
     ) -> None:
         self.sqs = sqs
+        # each step goes to the lab's event stream, if there is one (lab.worker.reporting)
+        self.reporter = reporter or Reporter(None, settings.name)
+        self.queue = queue_name(settings.queue_url)
         self.store = JobStore(s3, settings.bucket)
         self.gallery = Gallery(s3, settings.bucket) if settings.gallery else None
         self.renderer = renderer
@@ -128,6 +136,7 @@ class Worker:
         while free < self.settings.max_messages and not self._slots.locked():
             await self._slots.acquire()
             free += 1
+        self.reporter.report("polling", queue=self.queue)
         try:
             reply = await asyncio.to_thread(
                 self.sqs.receive_message,
@@ -175,8 +184,10 @@ class Worker:
         try:
             job = parse_job(message.get("Body", ""))
         except PoisonMessage as exc:
+            self._report("received", message, exc.job_id)
             outcome = Outcome("poison", message_id, None, exc.reason, receive_count)
             return await self._failed(outcome, message, exc.job_id)
+        self._report("received", message, job.id, job.seq)
         heartbeat = self._start_heartbeat(message) if self.settings.heartbeat else None
         try:
             return await self._process(message, message_id, job, receive_count)
@@ -197,8 +208,11 @@ class Worker:
         if existing is not None:
             rendered = existing.get("LastModified")
             rendered_ms = int(rendered.timestamp() * 1000) if rendered else self._now_ms()
-            return await self._duplicate(message, message_id, job, receive_count, rendered_ms)
-        await self._event(job, ev.RECEIVED, receive_count, message_id)
+            return await self._duplicate(
+                message, message_id, job, receive_count, rendered_ms, rendered=False
+            )
+        await self._status(job, rec.RECEIVED, receive_count, message_id)
+        self._report("rendering", message, job.id, job.seq, url=job.url)
         started = time.monotonic()
         try:
             png = await self.renderer.render(
@@ -213,10 +227,13 @@ class Worker:
         rendered_ms = self._now_ms()
         created = await asyncio.to_thread(self.store.put_png, job.id, png)
         if not created:  # another delivery of this message uploaded first
-            return await self._duplicate(message, message_id, job, receive_count, rendered_ms)
+            return await self._duplicate(
+                message, message_id, job, receive_count, rendered_ms, rendered=True
+            )
+        self._report("uploaded", message, job.id, job.seq, key=job.key, bytes=len(png))
         if self.gallery is not None:
             await asyncio.to_thread(self.gallery.add, Entry(job.id, job.url, rendered_ms))
-        await self._event(job, ev.DONE, receive_count, message_id)
+        await self._status(job, rec.DONE, receive_count, message_id)
         await self._delete(message, job)
         log.info(
             "done job=%s seq=%s receive=%d url=%s in %.2f s",
@@ -232,14 +249,16 @@ class Worker:
         job: Job,
         receive_count: int,
         rendered_ms: int,
+        rendered: bool = False,
     ) -> Outcome:
         """The PNG is there already: finish what the first delivery may not have (its gallery
         record, if that worker died after the upload), record the duplicate, acknowledge."""
+        self._report("duplicate", message, job.id, job.seq, rendered=rendered)
         if self.gallery is not None and await asyncio.to_thread(
             self.gallery.add, Entry(job.id, job.url, rendered_ms)
         ):
             self._gallery_changed()
-        await self._event(job, ev.DUPLICATE, receive_count, message_id)
+        await self._status(job, rec.DUPLICATE, receive_count, message_id)
         await self._delete(message, job)
         log.info(
             "duplicate job=%s seq=%s receive=%d: %s already exists; acknowledged without "
@@ -251,6 +270,20 @@ class Worker:
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    def _report(
+        self,
+        step: str,
+        message: dict[str, Any],
+        job_id: str | None,
+        seq: int | None = None,
+        **fields: Any,
+    ) -> None:
+        """Report a step about this delivery of ``message`` (never waits, never raises)."""
+        try:
+            self.reporter.report(step, **about(message, self.queue, job_id, seq), **fields)
+        except Exception:  # a report is a view of the work, never a reason to fail it
+            log.debug("could not report %s", step, exc_info=True)
 
     def _record(self, outcome: Outcome) -> Outcome:
         self.stats.record(outcome)
@@ -267,6 +300,15 @@ class Worker:
         reason goes to the log, to the job's status and to a record the DLQ listing reads."""
         final = self._last_attempt(outcome.receive_count)
         limit = self.settings.max_receive
+        self._report(
+            "failed",
+            message,
+            job_id,
+            outcome.job.seq if outcome.job else None,
+            kind=outcome.kind,
+            reason=outcome.reason,
+            final=final,
+        )
         log.warning(
             "left on the queue: message=%s job=%s kind=%s receive=%d%s reason=%s%s",
             outcome.message_id, job_id or "-", outcome.kind, outcome.receive_count,
@@ -274,7 +316,7 @@ class Worker:
             "; last attempt, SQS moves it to the dead-letter queue" if final else "",
         )  # fmt: skip
         self._record(outcome)
-        record = ev.FailureRecord(
+        record = rec.FailureRecord(
             message_id=outcome.message_id,
             kind=outcome.kind,
             reason=outcome.reason,
@@ -287,9 +329,9 @@ class Worker:
         try:
             await asyncio.to_thread(self.store.record_failure, record)
             if job_id is not None:
-                event = ev.Event(
+                status = rec.StatusRecord(
                     job_id,
-                    ev.FAILED if final else ev.ERROR,
+                    rec.FAILED if final else rec.ERROR,
                     self._now_ms(),
                     outcome.receive_count,
                     url=outcome.job.url if outcome.job else None,
@@ -299,13 +341,14 @@ class Worker:
                     worker=self.settings.name,
                     message_id=outcome.message_id,
                 )
-                await asyncio.to_thread(self.store.record, event)
+                await asyncio.to_thread(self.store.record, status)
         except Exception as exc:  # the reason is in the log; the message comes back anyway
             log.warning("could not record the failure of %s: %s", outcome.message_id, _short(exc))
         return outcome
 
-    async def _event(self, job: Job, kind: str, receive_count: int, message_id: str) -> None:
-        event = ev.Event(
+    async def _status(self, job: Job, kind: str, receive_count: int, message_id: str) -> None:
+        """Add this step to the job's status records in the bucket."""
+        status = rec.StatusRecord(
             job.id,
             kind,
             self._now_ms(),
@@ -316,7 +359,7 @@ class Worker:
             worker=self.settings.name,
             message_id=message_id,
         )
-        await asyncio.to_thread(self.store.record, event)
+        await asyncio.to_thread(self.store.record, status)
 
     async def _delete(self, message: dict[str, Any], job: Job) -> None:
         """A failed delete is not a failed job: the PNG is there, and the next delivery is
@@ -327,6 +370,7 @@ class Worker:
                 QueueUrl=self.settings.queue_url,
                 ReceiptHandle=message["ReceiptHandle"],
             )
+            self._report("deleted", message, job.id, job.seq)
         except Exception as exc:
             log.warning(
                 "job %s is done but its message was not deleted (%s); it will come back and be "

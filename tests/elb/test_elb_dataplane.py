@@ -566,6 +566,9 @@ def test_pipelined_requests_answer_in_order(alb, backends):
     tg = alb.target_group(backends[0].port)
     alb.listen(tg)
     alb.register(tg, BACKEND_IPS)
+    # all three in rotation first: while only some have passed their first check, only those
+    # get traffic
+    alb.wait_states(tg, dict.fromkeys(BACKEND_IPS, "healthy"))
     requests = (
         b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n"
         b"POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"

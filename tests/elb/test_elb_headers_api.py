@@ -1,5 +1,6 @@
-"""Pure pieces of the adapters: forwarded headers, the listener port mapping, and the
-DescribeTargetHealth XML (parsed with botocore's own parser, as boto3 would)."""
+"""Pure pieces of the adapters: forwarded headers, the listener port mapping, the target
+networks, and the DescribeTargetHealth XML (parsed with botocore's own parser, as boto3
+would)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import re
 import botocore.session
 from botocore.parsers import QueryParser
 
-from emulator.elb import dataplane
-from emulator.elb.api import parse_params, requested_targets, target_health_xml
-from emulator.elb.headers import amzn_trace_header, count_addresses, forwarded_for
+from emulator.actions import form_params
+from emulator.config import EmulatorSettings
+from emulator.elb.api import requested_targets, target_health_xml
+from emulator.elb.headers import amzn_trace_header, connection_names, count_addresses, forwarded_for
 from emulator.elb.health import TargetHealth, TargetKey
+from emulator.elb.networks import TargetNetworks
+from emulator.elb.reconcile import local_port
 
 TRACE = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
 
@@ -45,23 +49,37 @@ def test_forwarded_for_modes():
     assert count_addresses(", ".join(["1.1.1.1"] * 31)) == 31
 
 
-def test_listener_port_mapping_and_env(monkeypatch):
-    assert dataplane.local_port(80) == 8080
-    assert dataplane.local_port(443) == 8443
-    assert dataplane.local_port(1023) == 9023
-    assert dataplane.local_port(1024) == 1024
-    assert dataplane.local_port(8888) == 8888
-    assert dataplane.local_port(80, offset=10000) == 10080
-    monkeypatch.setenv(dataplane.PORT_OFFSET_ENV, "20000")
-    assert dataplane.port_offset_from_env() == 20000
-    monkeypatch.setenv(dataplane.PORT_OFFSET_ENV, "nope")
-    assert dataplane.port_offset_from_env() == dataplane.DEFAULT_PORT_OFFSET
+def test_connection_names_lowercased_without_empty_tokens():
+    assert connection_names([b"Keep-Alive, X-Secret ,", b"close"]) == {
+        b"keep-alive",
+        b"x-secret",
+        b"close",
+    }
+    assert connection_names([]) == set()
 
 
-def test_target_networks_default_to_loopback(monkeypatch):
-    monkeypatch.delenv(dataplane.TARGET_NETWORKS_ENV, raising=False)
-    nets = [str(n) for n in dataplane.target_networks_from_env()]
-    assert nets == ["127.0.0.0/8", "::1/128"]
+def test_listener_port_mapping():
+    assert local_port(80, 8000) == 8080
+    assert local_port(443, 8000) == 8443
+    assert local_port(1023, 8000) == 9023
+    assert local_port(1024, 8000) == 1024
+    assert local_port(8888, 8000) == 8888
+    assert local_port(80, 10000) == 10080
+    assert local_port(80, 0) == 80
+
+
+def test_target_networks_default_to_loopback():
+    networks = TargetNetworks(EmulatorSettings().elb_target_networks)
+    assert [str(n) for n in networks.networks] == ["127.0.0.0/8", "::1/128"]
+    assert networks.allows("127.0.0.11") and networks.allows("::1")
+    assert not networks.allows("10.0.1.23")
+    assert not networks.allows("not-an-address")
+
+
+def test_target_networks_from_a_setting():
+    networks = TargetNetworks(" 10.0.0.0/16 , ,192.168.1.7")
+    assert networks.allows("10.0.200.1") and networks.allows("192.168.1.7")
+    assert not networks.allows("127.0.0.1")
 
 
 def test_request_parameters():
@@ -70,7 +88,7 @@ def test_request_parameters():
         b"&Targets.member.2.Id=127.0.0.12&Targets.member.1.Id=127.0.0.11"
         b"&Targets.member.1.Port=8080"
     )
-    params = parse_params({}, body)
+    params = form_params({}, body)
     assert params["TargetGroupArn"] == "arn:tg"
     assert requested_targets(params) == [("127.0.0.11", 8080), ("127.0.0.12", None)]
 

@@ -8,6 +8,8 @@ import random
 import pytest
 
 from emulator.clock import ManualClock
+from emulator.events import Event
+from emulator.events.sqs import SqsReceive
 from emulator.sqs.engine import SendRequest, SqsEngine
 from emulator.sqs.errors import SqsError
 
@@ -388,7 +390,7 @@ def test_next_change_at_tells_the_long_poller_when_to_look_again(engine, clock):
 
 
 def test_events_describe_what_happened(clock):
-    events: list[dict] = []
+    events: list[Event] = []
     engine = SqsEngine(clock, rng=random.Random(1), on_event=events.append)
     engine.create_queue("q", {"VisibilityTimeout": "1"})
     send(engine, "q", "a")
@@ -396,7 +398,7 @@ def test_events_describe_what_happened(clock):
     clock.advance(1)
     (d,) = engine.receive("q")
     engine.delete("q", d.receipt)
-    kinds = [e["type"] for e in events]
+    kinds = [e.type for e in events]
     assert kinds == [
         "sqs.queue_created",
         "sqs.send",
@@ -405,4 +407,4 @@ def test_events_describe_what_happened(clock):
         "sqs.receive",
         "sqs.delete",
     ]
-    assert events[4]["receive_count"] == 2
+    assert isinstance(events[4], SqsReceive) and events[4].receive_count == 2

@@ -1,6 +1,6 @@
 """Fixtures for the chapter's CloudFormation stack: an emulator of the test's own whose
 instances run on a loopback network no other test uses, and whose listener 80 is served on a
-free local port (``LAB_LISTENER_PORT_OFFSET``)."""
+free local port (``--listener-port-offset``)."""
 
 from __future__ import annotations
 
@@ -39,18 +39,16 @@ class StackEmulator(EmulatorProcess):
             "LAB_INSTANCE_PORT": str(self.instance_port),
         }
 
-    def start(self) -> StackEmulator:
-        saved = {k: os.environ.get(k) for k in self.extra}
-        os.environ.update(self.extra)  # Popen copies the environment when it starts
-        try:
-            super().start()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        return self
+    def options(self) -> list[str]:
+        return [
+            *super().options(),
+            "--listener-port-offset",
+            self.extra["LAB_LISTENER_PORT_OFFSET"],
+            "--instance-network",
+            self.network,
+            "--instance-port",
+            str(self.instance_port),
+        ]
 
     @property
     def lb_url(self) -> str:

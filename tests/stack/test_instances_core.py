@@ -7,9 +7,11 @@ import ipaddress
 import pytest
 
 from emulator.clock import ManualClock
+from emulator.config import EmulatorSettings
 from emulator.ec2 import core
 from emulator.ec2.core import InstanceView, Workload
 from emulator.ec2.imds import MetadataService, is_imds_path
+from emulator.settings import SettingError
 
 NET = ipaddress.IPv4Network("127.0.1.0/24")
 
@@ -58,7 +60,7 @@ def test_plan_restarts_a_crashed_workload_with_backoff():
 
 def test_command_line_template():
     argv = core.command_line(
-        core.DEFAULT_COMMAND,
+        EmulatorSettings().instance_command,
         python="/py",
         address="127.0.1.4",
         port=80,
@@ -73,10 +75,15 @@ def test_command_line_template():
         core.command_line(
             "{python} {nope}", python="p", address="a", port=1, imds="i", view=view("i-a")
         )
-    with pytest.raises(ValueError, match="loopback"):
-        core.parse_network("10.0.0.0/24")
-    with pytest.raises(ValueError, match="port"):
-        core.parse_port("http")
+
+
+def test_instance_settings_are_checked():
+    with pytest.raises(SettingError, match="--instance-network.*loopback"):
+        EmulatorSettings(instance_network="10.0.0.0/24")
+    with pytest.raises(SettingError, match="--instance-port"):
+        EmulatorSettings(instance_port=0)
+    with pytest.raises(SettingError, match="fields"):
+        EmulatorSettings(instance_command="{python} {nope}")
 
 
 @pytest.fixture

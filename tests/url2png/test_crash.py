@@ -12,8 +12,8 @@ import time
 import pytest
 
 from lab.pages.server import generated_colours
-from lab.url2png import events as ev
 from lab.url2png import gallery as gal
+from lab.url2png import records as rec
 from lab.url2png.producer import Producer
 from lab.url2png.store import Gallery
 
@@ -70,7 +70,7 @@ def test_workers_killed_every_few_seconds_lose_nothing(emulator, tmp_path, pages
     deadline = time.monotonic() + 45
     while True:
         statuses = cloud.store.statuses(ids)
-        pending = {i: s.state for i, s in statuses.items() if s.state != ev.STATE_DONE}
+        pending = {i: s.state for i, s in statuses.items() if s.state != rec.STATE_DONE}
         if not pending:
             break
         assert time.monotonic() < deadline, f"not done: {pending}"

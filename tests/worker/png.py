@@ -1,4 +1,5 @@
-"""A small PNG reader (zlib + struct) so tests can check real pixels without adding Pillow."""
+"""A small PNG reader and writer (zlib + struct), so tests can check real pixels and a fake
+renderer can hand out real PNGs, without adding Pillow."""
 
 from __future__ import annotations
 
@@ -19,6 +20,26 @@ class Image:
     def pixel(self, x: int, y: int) -> tuple[int, int, int]:
         i = x * self.channels
         return tuple(self.rows[y][i : i + 3])  # type: ignore[return-value]
+
+
+def close_to(
+    actual: tuple[int, int, int], expected: tuple[int, int, int], tolerance: int = 6
+) -> bool:
+    """Colours as Chromium paints them: exact up to a little colour-management rounding."""
+    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
+
+
+def solid(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+    """A valid ``width`` x ``height`` 8-bit RGB PNG of one colour (a few kilobytes at 1280x800:
+    one repeated row compresses to almost nothing)."""
+    row = b"\x00" + bytes(colour) * width  # filter type 0, then the pixels
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(row * height)
+    return SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def header(data: bytes) -> tuple[int, int]:

@@ -1,31 +1,113 @@
 """The worker loop in this process against the real emulator (SQS and S3 over HTTP, through
-boto3) and real Chromium: what happens to each message, in the cloud, not in a stand-in."""
+boto3): what happens to each message, in the cloud, not in a stand-in.
+
+The subject here is the queue, not the page, so a ``FakeRenderer`` stands in for Chromium: it
+answers at once (or after the delay a test asks for) with a real PNG, or fails as a renderer
+does. Real Chromium is tested in ``test_renderer.py`` (the renderer's contract) and in
+``tests/url2png/`` (the worker as a process, end to end).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
+import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from lab import aws
 from lab.config import LabConfig
-from lab.pages.server import SAMPLE_PAGES, generated_colours
-from lab.url2png import events as ev
+from lab.url2png import status as job_status
 from lab.url2png.producer import Producer
 from lab.url2png.resources import Url2Png, ensure
 from lab.url2png.store import JobStore
 from lab.worker.job import PoisonMessage, parse_job
 from lab.worker.loop import Worker, WorkerSettings
+from lab.worker.renderer import (
+    DEFAULT_HEIGHT,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WIDTH,
+    RenderError,
+    RenderTimeout,
+    RequestGuard,
+)
 
 from . import png
-from .test_renderer import close_to
+from .conftest import until
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium")
+# Nothing listens here and nothing is fetched: the fake renderer reads the path as its cue.
+SITE = "http://127.0.0.1:9"
+
+
+def picture_colour(url: str) -> tuple[int, int, int]:
+    """The colour the fake paints ``url`` in, so each PNG shows which job it belongs to."""
+    crc = zlib.crc32(url.encode())
+    return (crc >> 16) & 255, (crc >> 8) & 255, crc & 255
+
+
+class FakeRenderer:
+    """The ``Renderer`` contract without a browser. The URL's path is the cue:
+
+    * ``/slow/SECONDS``: a page that takes that long, then renders;
+    * ``/fail``: a page that does not load (``RenderError``);
+    * ``/hang``: a page that never answers (``RenderTimeout``, at once rather than after the
+      timeout: the loop only sees the error);
+    * ``/redirect-to-metadata``: a page that redirects to the metadata service, refused by the
+      real request guard (``PolicyError``), as a real renderer refuses it;
+    * anything else: a PNG of the requested size in ``picture_colour(url)``.
+
+    Like the real renderers, the URL itself goes through the real ``RequestGuard`` first, so
+    refused URLs are refused for the lab policy's own reasons."""
+
+    launches = 1
+
+    def __init__(self) -> None:
+        self.guard = RequestGuard()
+        self.calls: Counter[str] = Counter()
+        self.sizes: list[tuple[int, int, float]] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def render(
+        self,
+        url: str,
+        width: int = DEFAULT_WIDTH,
+        height: int = DEFAULT_HEIGHT,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> bytes:
+        await self.guard.check_url(url)
+        self.calls[url] += 1
+        self.sizes.append((width, height, timeout))
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            path = urlsplit(url).path
+            if path.startswith("/slow/"):
+                await asyncio.sleep(float(path.rsplit("/", 1)[1]))
+            elif path == "/fail":
+                raise RenderError(url, "net::ERR_CONNECTION_REFUSED")
+            elif path == "/hang":
+                raise RenderTimeout(url, f"no page after {timeout:g} s")
+            elif path == "/redirect-to-metadata":
+                watch = self.guard.watch()
+                await watch.allows("http://169.254.169.254/latest/meta-data/", navigation=True)
+                watch.raise_if_navigation_blocked()
+            return png.solid(width, height, picture_colour(url))
+        finally:
+            self.in_flight -= 1
 
 
 class Cloud:
@@ -47,7 +129,7 @@ class Cloud:
         self.store = JobStore(self.s3, self.resources.bucket)
         self.producer = Producer(self.sqs, self.s3, self.resources)
 
-    def worker(self, renderer: Any, **settings: Any) -> Worker:
+    def worker(self, renderer: FakeRenderer, **settings: Any) -> Worker:
         settings.setdefault("wait_time", 0)
         settings.setdefault("idle_sleep", 0.1)
         settings.setdefault("render_timeout", 10)
@@ -82,11 +164,20 @@ class Cloud:
         listing = self.s3.list_objects_v2(Bucket=self.resources.bucket)
         return sorted(o["Key"] for o in listing.get("Contents", []) if o["Key"].endswith(".png"))
 
-    def receive(self, visibility: int = 30) -> dict[str, Any]:
+    def picture(self, job_id: str) -> png.Image:
+        obj = self.s3.get_object(Bucket=self.resources.bucket, Key=f"{job_id}.png")
+        assert obj["ContentType"] == "image/png"
+        return png.decode(obj["Body"].read())
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        """What ``lab url2png status --json`` and notebooks see."""
+        return job_status.get(job_id, self.config)
+
+    def receive(self, visibility: int = 30, wait: int = 2) -> dict[str, Any]:
         reply = self.sqs.receive_message(
             QueueUrl=self.resources.queue_url,
             VisibilityTimeout=visibility,
-            WaitTimeSeconds=2,
+            WaitTimeSeconds=wait,
             AttributeNames=["ApproximateReceiveCount"],
         )
         [message] = reply["Messages"]
@@ -98,32 +189,36 @@ def cloud(emulator, tmp_path: Path) -> Cloud:
     return Cloud(emulator, tmp_path)
 
 
+@pytest.fixture
+def renderer() -> FakeRenderer:
+    return FakeRenderer()
+
+
 async def run_all(worker: Worker) -> None:
     while await worker.poll_once():
         pass
     await worker.drain()
 
 
-def test_render_upload_then_delete(cloud: Cloud, renderer, run, pages) -> None:
-    page = SAMPLE_PAGES["sunrise"]
-    [job] = cloud.producer.submit([pages.url(page.path)])
-    worker = cloud.worker(renderer)
+def test_render_upload_then_delete(cloud: Cloud, renderer: FakeRenderer, run) -> None:
+    [job] = cloud.producer.submit([f"{SITE}/sunrise.html"])
+    worker = cloud.worker(renderer, width=800, height=600, render_timeout=7)
     run(run_all(worker))
     assert worker.stats.counts == {"done": 1}
-    obj = cloud.s3.get_object(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")
-    assert obj["ContentType"] == "image/png"
-    image = png.decode(obj["Body"].read())
-    assert close_to(image.pixel(1200, 20), page.band)
-    assert close_to(image.pixel(1000, 700), page.block)
+    assert renderer.sizes == [(800, 600, 7)]  # the worker's settings reach the renderer
+    image = cloud.picture(job.id)
+    assert (image.width, image.height) == (800, 600)
+    assert image.pixel(799, 599) == picture_colour(job.url)
     grants = cloud.s3.get_object_acl(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")["Grants"]
     assert any(
         g["Grantee"].get("URI", "").endswith("/global/AllUsers") and g["Permission"] == "READ"
         for g in grants
     ), grants
     assert cloud.counts() == (0, 0)  # deleted, not merely hidden
-    status = cloud.store.status(job.id)
-    assert status.state == ev.STATE_DONE and status.receive_count == 1 and status.duplicates == 0
-    assert (status.url, status.seq) == (job.url, 1)
+    status = cloud.status(job.id)
+    assert (status["state"], status["receive_count"], status["duplicates"]) == ("done", 1, 0)
+    assert (status["url"], status["seq"]) == (job.url, 1)
+    assert str(status["png_url"]).endswith(f"/{job.id}.png")
 
 
 @pytest.mark.parametrize(
@@ -141,55 +236,58 @@ def test_render_upload_then_delete(cloud: Cloud, renderer, run, pages) -> None:
             True,
         ),
         ('{"id": "p3", "url": "file:///etc/passwd"}', "refused", "scheme", True),
-        ('{"id": "p4", "url": "PAGES/hang"}', "failed", "no page after", True),
+        ('{"id": "p4", "url": "SITE/redirect-to-metadata"}', "refused", "redirected", True),
+        ('{"id": "p5", "url": "SITE/hang"}', "failed", "no page after", True),
+        ('{"id": "p6", "url": "SITE/fail"}', "failed", "ERR_CONNECTION_REFUSED", True),
     ],
 )
 def test_bad_messages_are_left_on_the_queue_with_a_reason(
-    cloud: Cloud, renderer, run, pages, body: str, kind: str, words: str, has_id: bool
+    cloud: Cloud, renderer: FakeRenderer, run, body: str, kind: str, words: str, has_id: bool
 ) -> None:
-    bad_id = cloud.send_raw(body.replace("PAGES", pages.base_url))
-    [good] = cloud.producer.submit([pages.url("/sample/7")])
+    body = body.replace("SITE", SITE)
+    bad_id = cloud.send_raw(body)
+    [good] = cloud.producer.submit([f"{SITE}/sample/7"])
     worker = cloud.worker(renderer, render_timeout=1.0, visibility_timeout=30)
     run(run_all(worker))
     outcomes = {o.message_id: o for o in worker.stats.outcomes}
     assert outcomes[bad_id].kind == kind and words in outcomes[bad_id].reason
-    assert cloud.store.status(good.id).state == ev.STATE_DONE  # the worker carried on
+    assert cloud.status(good.id)["state"] == "done"  # the worker carried on
     assert cloud.counts() == (0, 1)  # the bad one is hidden, not deleted: it will come back
     record = cloud.store.failure(bad_id)
     assert record is not None and record.kind == kind and words in record.reason
     if has_id:
-        job_id = json.loads(body)["id"]
-        status = cloud.store.status(job_id)
-        assert status.state == ev.STATE_FAILED and not status.final
-        assert words in (status.reason or "") and status.receive_count == 1
+        status = cloud.status(json.loads(body)["id"])
+        assert status["state"] == "failed" and not status["final"]
+        assert words in str(status["reason"]) and status["receive_count"] == 1
 
 
 def test_the_same_message_twice_leaves_one_object_and_records_the_duplicate(
-    cloud: Cloud, renderer, run, pages
+    cloud: Cloud, renderer: FakeRenderer, run
 ) -> None:
-    [job] = cloud.producer.submit([pages.url("/sample/11")])
+    [job] = cloud.producer.submit([f"{SITE}/sample/11"])
     message = cloud.receive()
     worker = cloud.worker(renderer)
     first = run(worker.handle(message))
     png_before = cloud.s3.head_object(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")
     second = run(worker.handle(message))  # the same delivery again
     assert (first.kind, second.kind) == ("done", "duplicate")
+    assert worker.stats.counts == {"done": 1, "duplicate": 1}
+    assert renderer.calls[job.url] == 1  # acknowledged without rendering again
     assert cloud.pngs() == [f"{job.id}.png"]
     png_after = cloud.s3.head_object(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")
     assert png_after["ETag"] == png_before["ETag"]
-    status = cloud.store.status(job.id)
-    assert status.state == ev.STATE_DONE and status.duplicates == 1
+    status = cloud.status(job.id)
+    assert status["state"] == "done" and status["duplicates"] == 1
 
 
 def test_two_workers_rendering_the_same_job_at_once_keep_the_first_png(
-    cloud: Cloud, renderer, run, pages
+    cloud: Cloud, renderer: FakeRenderer, run
 ) -> None:
     """A visibility timeout shorter than the render: both render, the conditional upload lets
     only one PNG in, the other worker records a duplicate."""
-    [job] = cloud.producer.submit([pages.url("/slow?ms=1500")])
+    [job] = cloud.producer.submit([f"{SITE}/slow/1.5"])
     first = cloud.receive(visibility=1)
-    time.sleep(1.2)
-    second = cloud.receive(visibility=30)
+    second = cloud.receive(visibility=30, wait=5)  # the long poll ends when it is visible again
     assert second["Attributes"]["ApproximateReceiveCount"] == "2"
     a, b = cloud.worker(renderer), cloud.worker(renderer)
 
@@ -198,40 +296,42 @@ def test_two_workers_rendering_the_same_job_at_once_keep_the_first_png(
 
     kinds = sorted(o.kind for o in run(both()))
     assert kinds == ["done", "duplicate"]
+    assert renderer.calls[job.url] == 2  # both rendered: neither saw the other's PNG in time
     assert cloud.pngs() == [f"{job.id}.png"]
-    status = cloud.store.status(job.id)
-    assert status.state == ev.STATE_DONE and status.duplicates == 1
+    status = cloud.status(job.id)
+    assert status["state"] == "done" and status["duplicates"] == 1
 
 
 def test_parallel_slots_receive_several_messages_at_once(
-    cloud: Cloud, renderer, run, pages
+    cloud: Cloud, renderer: FakeRenderer, run
 ) -> None:
-    jobs = cloud.producer.submit([pages.url(f"/slow?ms={1000 + i}") for i in range(3)])
+    jobs = cloud.producer.submit([f"{SITE}/slow/1.{i}" for i in range(3)])
     worker = cloud.worker(renderer, max_messages=3, parallel=3)
-    pages.peak_in_flight["/slow"] = 0
     run(run_all(worker))
     assert worker.stats.counts["done"] == 3
-    assert pages.peak_in_flight["/slow"] == 3, "the 3 slow pages were never served at once"
+    assert renderer.peak_in_flight == 3, "the 3 slow pages were never rendered at once"
     for job in jobs:
-        band, _ = generated_colours(int(job.url.rsplit("=", 1)[1]))
-        obj = cloud.s3.get_object(Bucket=cloud.resources.bucket, Key=f"{job.id}.png")
-        assert close_to(png.decode(obj["Body"].read()).pixel(1200, 20), band)
+        assert cloud.picture(job.id).pixel(1200, 20) == picture_colour(job.url)
 
 
 @pytest.mark.parametrize("heartbeat", [True, False])
 def test_heartbeat_keeps_a_slow_job_from_a_second_worker(
-    cloud: Cloud, renderer, run, pages, heartbeat: bool
+    cloud: Cloud, renderer: FakeRenderer, run, heartbeat: bool
 ) -> None:
     """Section 15.2.6's warning, shown: a render longer than the visibility timeout is handed
     to another worker unless the first keeps extending the timeout."""
-    [job] = cloud.producer.submit([pages.url(f"/slow?ms={3500 + heartbeat}")])
+    [job] = cloud.producer.submit([f"{SITE}/slow/3.5"])
     worker = cloud.worker(renderer, visibility_timeout=2, heartbeat=heartbeat)
 
     async def scenario() -> int:
         assert await worker.poll_once() == 1
-        await asyncio.sleep(2.6)  # past the visibility timeout, render still running
+        # Another consumer long-polls for most of the render: without a heartbeat the message
+        # is visible again after 2 s and reaches it; with one it never is before the delete.
         other = await asyncio.to_thread(
-            cloud.sqs.receive_message, QueueUrl=cloud.resources.queue_url, VisibilityTimeout=10
+            cloud.sqs.receive_message,
+            QueueUrl=cloud.resources.queue_url,
+            VisibilityTimeout=10,
+            WaitTimeSeconds=3,
         )
         await worker.drain()
         return len(other.get("Messages", []))
@@ -239,14 +339,14 @@ def test_heartbeat_keeps_a_slow_job_from_a_second_worker(
     stolen = run(scenario())
     assert worker.stats.counts == {"done": 1}
     assert stolen == (0 if heartbeat else 1)
-    assert cloud.store.status(job.id).state == ev.STATE_DONE
+    assert cloud.status(job.id)["state"] == "done"
 
 
-def test_last_failed_attempt_is_final_and_the_message_reaches_the_dlq(
-    emulator, tmp_path: Path, renderer, run, pages
+def test_a_failing_page_comes_back_then_reaches_the_dlq_and_its_last_attempt_is_final(
+    emulator, tmp_path: Path, renderer: FakeRenderer, run
 ) -> None:
     cloud = Cloud(emulator, tmp_path, max_receive=2)
-    bad = cloud.send_raw('{"id": "dead1", "url": "http://169.254.169.254/"}')
+    bad = cloud.send_raw(json.dumps({"id": "dead1", "url": f"{SITE}/fail"}))
     worker = cloud.worker(renderer, visibility_timeout=1)
 
     async def until_dead() -> None:
@@ -257,25 +357,28 @@ def test_last_failed_attempt_is_final_and_the_message_reaches_the_dlq(
 
     run(until_dead())
     assert cloud.counts(cloud.resources.dlq_url) == (1, 0)
-    assert [o.receive_count for o in worker.stats.outcomes] == [1, 2]
-    status = cloud.store.status("dead1")
-    assert status.state == ev.STATE_FAILED and status.final and "metadata" in (status.reason or "")
-    assert "dead-letter" in ev.describe(status, "http://x/dead1.png")
+    assert cloud.counts() == (0, 0)
+    assert [(o.kind, o.receive_count) for o in worker.stats.outcomes] == [
+        ("failed", 1),
+        ("failed", 2),
+    ]
+    assert renderer.calls[f"{SITE}/fail"] == 2  # rendered again on the second delivery
+    status = cloud.status("dead1")
+    assert status["state"] == "failed" and status["final"]
+    assert "ERR_CONNECTION_REFUSED" in str(status["reason"])
     assert cloud.store.failure(bad).receive_count == 2  # type: ignore[union-attr]
 
 
 def test_stop_event_ends_the_run_and_publishes_the_gallery(
-    cloud: Cloud, renderer, run, pages
+    cloud: Cloud, renderer: FakeRenderer, run
 ) -> None:
-    [job] = cloud.producer.submit([pages.url("/forest.html")])
+    [job] = cloud.producer.submit([f"{SITE}/forest.html"])
     worker = cloud.worker(renderer, wait_time=1)
 
     async def main() -> None:
         stop = asyncio.Event()
         runner = asyncio.ensure_future(worker.run(stop))
-        deadline = time.monotonic() + 10
-        while not worker.stats.counts["done"] and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        await until(lambda: worker.stats.counts["done"], 10)
         stop.set()
         await asyncio.wait_for(runner, 5)
 
@@ -285,28 +388,32 @@ def test_stop_event_ends_the_run_and_publishes_the_gallery(
     assert f"{job.id}.png".encode() in page and job.url.encode() in page
 
 
-def test_the_worker_outlives_a_restart_of_the_cloud(fresh_emulator, tmp_path, renderer, run, pages):
+def test_the_worker_outlives_a_restart_of_the_cloud(
+    fresh_emulator, tmp_path: Path, renderer: FakeRenderer, run, caplog
+) -> None:
     cloud = Cloud(fresh_emulator, tmp_path)
-    worker = cloud.worker(renderer, wait_time=1)
-    worker.settings = WorkerSettings(**{**worker.settings.__dict__, "max_backoff": 1.0})
+    worker = cloud.worker(renderer, wait_time=1, max_backoff=1.0)
+    caplog.set_level(logging.WARNING, logger="lab.worker.loop")
+
+    def receive_failures() -> int:
+        return sum("receive failed" in r.getMessage() for r in caplog.records)
 
     async def main() -> None:
         stop = asyncio.Event()
         runner = asyncio.ensure_future(worker.run(stop))
-        await asyncio.sleep(0.5)
+        [before] = await asyncio.to_thread(cloud.producer.submit, [f"{SITE}/sunrise.html"])
+        await until(lambda: worker.stats.counts["done"], 10)
         # stopped, not killed: S3 state is saved debounced, so a kill -9 right after the
         # bucket was made could lose it, and this test is about the worker, not the emulator
         await asyncio.to_thread(fresh_emulator.stop)
-        await asyncio.sleep(2.5)  # receives fail meanwhile
+        await until(lambda: receive_failures() >= 2, 10)  # it retries, and is still running
         assert not runner.done()
         await asyncio.to_thread(fresh_emulator.start)
-        [job] = await asyncio.to_thread(cloud.producer.submit, [pages.url("/ocean.html")])
-        deadline = time.monotonic() + 20
-        while not worker.stats.counts["done"] and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
+        [after] = await asyncio.to_thread(cloud.producer.submit, [f"{SITE}/ocean.html"])
+        await until(lambda: worker.stats.counts["done"] == 2, 20)
         stop.set()
         await asyncio.wait_for(runner, 10)
-        assert cloud.store.status(job.id).state == ev.STATE_DONE
+        assert cloud.status(before.id)["state"] == cloud.status(after.id)["state"] == "done"
 
     run(main())
 

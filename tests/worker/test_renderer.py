@@ -1,4 +1,5 @@
-"""The pyppeteer renderer against Debian's Chromium and the local sample pages."""
+"""The renderers' contract against Debian's Chromium and the local sample pages: real pixels,
+timeouts, crashes, the process group, and the request guard inside a real browser."""
 
 from __future__ import annotations
 
@@ -20,23 +21,22 @@ from lab.worker.renderer import (
     PyppeteerRenderer,
     RenderError,
     RenderTimeout,
+    RequestGuard,
     find_browser,
     make_renderer,
 )
+from lab.worker.renderer.guard import RECENT_BLOCKED
 from lab.worker.url_policy import PolicyError, UrlPolicy
 
 from . import png
-from .conftest import TRICKY_HOST
+from .conftest import TRICKY_HOST, SideDoors, until
+from .png import close_to
+
+__all__ = ["close_to"]  # tests/url2png/ import it from here
 
 pytestmark = pytest.mark.skipif(
     not any(os.path.exists(p) for p in ("/usr/bin/chromium",)), reason="needs Debian's chromium"
 )
-
-
-def close_to(
-    actual: tuple[int, int, int], expected: tuple[int, int, int], tolerance: int = 6
-) -> bool:
-    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
 
 
 def test_renders_the_sample_page_with_its_real_pixels(renderer, run, pages) -> None:
@@ -141,6 +141,38 @@ async def _link_local_resolver(host: str) -> list[str]:
     return ["169.254.169.254"] if host.endswith("linklocal.test") else ["127.0.0.1"]
 
 
+def test_the_guard_asks_the_policy_about_every_request_but_internal_ones(run) -> None:
+    """The rules both renderers share, without a browser: what passes unasked, what is
+    recorded, and when a refusal fails the render rather than leaving a hole."""
+    guard = RequestGuard(resolver=_link_local_resolver)
+    watch = guard.watch()
+    for url in ("data:text/css,p{}", "blob:http://127.0.0.1/x", "about:blank", "http://127.0.0.1/"):
+        assert run(watch.allows(url, navigation=True)), url
+    assert watch.blocked == guard.blocked == []
+    refused = "http://metadata.linklocal.test/latest/meta-data/"
+    assert not run(watch.allows(refused))
+    [blocked] = watch.blocked
+    assert (blocked.url, blocked.navigation) == (refused, False) and "metadata" in blocked.reason
+    assert guard.blocked == [blocked]
+    watch.raise_if_navigation_blocked()  # a refused sub-resource leaves a hole, no error
+    assert not run(watch.allows("http://169.254.169.254/latest/", navigation=True))
+    with pytest.raises(PolicyError, match="redirected to a refused address: .*metadata"):
+        watch.raise_if_navigation_blocked()
+    assert guard.watch().blocked == []  # the next render starts clean
+    with pytest.raises(PolicyError, match="scheme"):
+        run(guard.check_url("file:///etc/passwd"))
+
+
+def test_the_guard_remembers_only_the_latest_refusals(run) -> None:
+    guard = RequestGuard()
+    watch = guard.watch()
+    for n in range(RECENT_BLOCKED + 20):
+        assert not run(watch.allows(f"http://169.254.169.254/{n}"))
+    assert len(guard.blocked) == RECENT_BLOCKED
+    assert guard.blocked[-1].url.endswith(f"/{RECENT_BLOCKED + 19}")
+    assert len(watch.blocked) == RECENT_BLOCKED + 20  # one render's own record is complete
+
+
 def test_sub_request_to_a_refused_address_is_blocked(tricky_renderer, run, pages) -> None:
     before = pages.hits["/probe.css"]
     # Control: the same stylesheet from an allowed address paints the page.
@@ -167,6 +199,17 @@ def test_redirect_to_a_refused_address_is_blocked(tricky_renderer, run, pages) -
     # and the renderer carries on
     data = run(tricky_renderer.render(pages.url(SAMPLE_PAGES["ocean"].path)))
     assert close_to(png.decode(data).pixel(1200, 20), SAMPLE_PAGES["ocean"].band)
+
+
+@pytest.mark.parametrize("door", SideDoors.DOORS)
+def test_requests_from_other_frames_and_workers_are_blocked_too(
+    tricky_renderer, run, side_doors: SideDoors, door: str
+) -> None:
+    """A page's own DevTools session misses these; the guard holds the browser's requests."""
+    run(tricky_renderer.render(side_doors.url(f"/{door}"), timeout=10))
+    refused = side_doors.probe(door)
+    run(until(lambda: any(b.url == refused for b in tricky_renderer.blocked), 10))
+    assert side_doors.hits[door] == 0
 
 
 def test_page_that_fails_to_load_is_a_render_error(renderer, run) -> None:
@@ -232,7 +275,7 @@ def test_a_crash_during_a_render_fails_that_render_only(run, pages) -> None:
 def test_close_stops_chromium_and_removes_its_profile(run, pages) -> None:
     r = PyppeteerRenderer(parallel=1)
     run(r.render(pages.url("/sunrise.html")))
-    chromium = r._chromium
+    chromium = r.process
     assert chromium is not None
     run(r.close())
     assert chromium.proc.poll() is not None
@@ -241,16 +284,21 @@ def test_close_stops_chromium_and_removes_its_profile(run, pages) -> None:
     run(r.close())  # twice is fine
 
 
-def test_missing_browser_is_a_clear_error(monkeypatch) -> None:
-    monkeypatch.delenv("LAB_CHROMIUM", raising=False)
+def test_missing_browser_is_a_clear_error() -> None:
     with pytest.raises(BrowserNotFound, match="apt-get install chromium"):
         find_browser(candidates=("no-such-chromium",))
     with pytest.raises(BrowserNotFound, match="apt-get install chromium"):
         PyppeteerRenderer(executable="/nonexistent/chromium")
-    monkeypatch.setenv("LAB_CHROMIUM", "/nonexistent/chromium")
     with pytest.raises(BrowserNotFound, match="LAB_CHROMIUM"):
-        make_renderer("pyppeteer")
+        make_renderer("pyppeteer", executable="/nonexistent/chromium")
     assert issubclass(BrowserNotFound, LabError)
+
+
+def test_the_browser_is_the_callers_choice_not_the_environments(monkeypatch) -> None:
+    """``LabConfig`` is the one reader of ``LAB_CHROMIUM``; ``lab worker`` passes its value."""
+    monkeypatch.setenv("LAB_CHROMIUM", "/nonexistent/chromium")
+    assert find_browser() == "/usr/bin/chromium"
+    assert find_browser("chromium").endswith("/chromium")  # a name on PATH will do
 
 
 def test_browser_that_dies_at_start_is_an_error_not_a_hang(run, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""A job's status as immutable events in the bucket, folded into one answer.
+"""A job's status as immutable status records in the bucket, folded into one answer.
 
 Section 15.2.1 asks for an id the producer can use to look up an asynchronous process. The
 state has to live in the cloud (so it works on AWS too) and several writers touch it: the
@@ -44,7 +44,11 @@ STATE_DONE, STATE_FAILED = "done", "failed"
 
 
 @dataclass(frozen=True)
-class Event:
+class StatusRecord:
+    """One step of one job (queued, received, done ...), written once by whoever took it.
+    Not an emulator event (those are ``lab.events``): these live in the bucket, so they work
+    on AWS too."""
+
     job_id: str
     kind: str
     at_ms: int
@@ -60,18 +64,18 @@ class Event:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"unknown event kind {self.kind!r}")
+            raise ValueError(f"unknown status kind {self.kind!r}")
 
     @property
     def key(self) -> str:
-        return event_key(self.job_id, self.at_ms, self.kind, self.receive_count, self.nonce)
+        return status_key(self.job_id, self.at_ms, self.kind, self.receive_count, self.nonce)
 
     def body(self) -> bytes:
         data = {k: v for k, v in asdict(self).items() if v is not None}
         return json.dumps(data, sort_keys=True).encode()
 
 
-def event_key(job_id: str, at_ms: int, kind: str, receive_count: int, nonce: str) -> str:
+def status_key(job_id: str, at_ms: int, kind: str, receive_count: int, nonce: str) -> str:
     return f"{STATUS_PREFIX}{job_id}/{at_ms:013d}-{kind}-r{receive_count}-{nonce}.json"
 
 
@@ -79,12 +83,12 @@ def job_prefix(job_id: str) -> str:
     return f"{STATUS_PREFIX}{job_id}/"
 
 
-def parse_key(key: str) -> Event | None:
-    """The event a key names (without its body's details); None for foreign objects."""
+def parse_status_key(key: str) -> StatusRecord | None:
+    """The record a key names (without its body's details); None for foreign objects."""
     match = _KEY.match(key)
     if not match or match["kind"] not in KINDS:
         return None
-    return Event(
+    return StatusRecord(
         job_id=match["id"],
         kind=match["kind"],
         at_ms=int(match["at"]),
@@ -93,10 +97,11 @@ def parse_key(key: str) -> Event | None:
     )
 
 
-def parse_body(data: bytes) -> Event | None:
+def parse_status(data: bytes) -> StatusRecord | None:
+    """The record in an object's body, with its details; None if it is not one."""
     try:
         fields = json.loads(data)
-        return Event(**fields)
+        return StatusRecord(**fields)
     except (ValueError, TypeError):
         return None
 
@@ -109,9 +114,9 @@ class JobStatus:
     duplicates: int = 0
     final: bool = False
     updated_ms: int = 0
-    # The event whose body explains the state (a failure's reason); the store reads it.
-    decisive: Event | None = None
-    first: Event | None = None
+    # The record whose body explains the state (a failure's reason); the store reads it.
+    decisive: StatusRecord | None = None
+    first: StatusRecord | None = None
     url: str | None = None
     seq: int | None = None
     reason: str | None = None
@@ -123,13 +128,13 @@ class JobStatus:
         return self.state == STATE_DONE or (self.state == STATE_FAILED and self.final)
 
 
-def fold(job_id: str, events: Iterable[Event]) -> JobStatus:
-    """One job's status from its events, in any order, written by anyone.
+def fold(job_id: str, records: Iterable[StatusRecord]) -> JobStatus:
+    """One job's status from its records, in any order, written by anyone.
 
-    Done wins over everything (a PNG exists and is never replaced); otherwise the latest event
+    Done wins over everything (a PNG exists and is never replaced); otherwise the latest record
     decides. A duplicate delivery also proves done: a worker only records one when the PNG is
     already there, e.g. after a worker died between the upload and its own "done"."""
-    ordered = sorted(events, key=lambda e: (e.at_ms, _RANK[e.kind], e.nonce))
+    ordered = sorted(records, key=lambda r: (r.at_ms, _RANK[r.kind], r.nonce))
     if not ordered:
         return JobStatus(job_id, STATE_UNKNOWN)
     first = next((e for e in ordered if e.kind == QUEUED), ordered[0])
@@ -166,8 +171,10 @@ def fold(job_id: str, events: Iterable[Event]) -> JobStatus:
     )
 
 
-def with_details(status: JobStatus, first: Event | None, decisive: Event | None) -> JobStatus:
-    """Fill URL, sequence number and reason from the bodies of the two events that carry them."""
+def with_details(
+    status: JobStatus, first: StatusRecord | None, decisive: StatusRecord | None
+) -> JobStatus:
+    """Fill URL, sequence number and reason from the bodies of the two records that carry them."""
     url = (first and first.url) or (decisive and decisive.url) or None
     seq = first.seq if first and first.seq is not None else (decisive.seq if decisive else None)
     return JobStatus(
