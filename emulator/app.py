@@ -21,7 +21,7 @@ def build_emulator(settings: EmulatorSettings) -> Emulator:
     moto = MotoBridge(settings, publish=events.publish)
     instances, ec2_component = ec2.install(settings, moto, events.publish)
     components = [
-        ClockControl(clock, settings.state_dir).component(),
+        ClockControl(clock, settings.state_dir, events.publish).component(),
         events_http.component(events),
         moto.component(),
         sqs.install(settings, clock, events.publish),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from aiohttp import web
 from emulator.clock import ScaledClock
 from emulator.component import Component
 from emulator.control import ControlError, json_object, load_json, not_allowed, refuse, save_json
+from emulator.events.control import ClockSpeed
+from emulator.events.model import Event
 
 PATH = "/_lab/clock"
 MIN_SPEED, MAX_SPEED = 1, 100
@@ -48,8 +51,11 @@ def load_clock(state_dir: Path) -> ScaledClock:
 
 
 class ClockControl:
-    def __init__(self, clock: ScaledClock, state_dir: Path) -> None:
+    def __init__(
+        self, clock: ScaledClock, state_dir: Path, publish: Callable[[Event], None]
+    ) -> None:
         self.clock = clock
+        self.publish = publish
         self.path = state_dir / "clock.json"
         self._task: asyncio.Task[None] | None = None
 
@@ -71,8 +77,10 @@ class ClockControl:
                 speed = check_speed(body["speed"])
             except ControlError as exc:
                 return refuse(str(exc), exc.status)
+            previous = self.clock.speed
             self.clock.set_speed(speed)
             await asyncio.to_thread(self.save)
+            self.publish(ClockSpeed(speed=speed, previous=previous))
         elif request.method not in ("GET", "HEAD"):
             return not_allowed(PATH, request, "GET, POST")
         return web.json_response(self.state(), headers={"Cache-Control": "no-store"})

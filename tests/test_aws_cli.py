@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.emulator import REPO
+
 AWS = str(REPO / ".venv" / "bin" / "aws")
 
 

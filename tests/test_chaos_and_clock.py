@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from emulator.clock import ScaledClock
-from tests.conftest import EmulatorProcess, wait_until
+from tests.support.emulator import EmulatorProcess
+from tests.support.waiting import wait_until
 
 LAB = str(Path(sys.executable).parent / "lab")
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -176,3 +177,14 @@ def test_the_scaled_clock_runs_faster_without_jumping():
     assert clock.real_seconds(120) == 6.0
     resumed = ScaledClock(lambda: real[0], speed=20, offset=clock.offset)
     assert resumed.now() == clock.now()
+
+
+def test_control_changes_are_events(fresh_emulator):
+    fresh_emulator.client("sqs").create_queue(QueueName="jobs")
+    call(fresh_emulator, "/_lab/clock", {"speed": 10})
+    call(fresh_emulator, "/_lab/chaos", {"queue": "jobs", "reorder": 0.5, "seed": 3})
+    call(fresh_emulator, "/_lab/chaos", {"queue": "nope"})  # refused: no event
+    _, page = call(fresh_emulator, "/_lab/events?type=control.")
+    kinds = [(e["type"], e.get("speed"), e.get("seed")) for e in page["events"]]
+    assert kinds == [("control.clock_speed", 10.0, None), ("control.chaos", None, 3)]
+    assert page["events"][1]["queues"]["jobs"]["reorder"] == 0.5

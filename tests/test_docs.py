@@ -1,12 +1,11 @@
 """The references in docs/ are generated from the code: the real --help output, the settings'
 own declarations."""
 
-from pathlib import Path
-
 from lab import config_reference
 from lab.cli_reference import reference
+from tests.support.emulator import REPO
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = REPO / "docs"
 
 
 def test_cli_reference_is_current():

@@ -1,11 +1,10 @@
 """The event reference in docs/ is written from the event types themselves."""
 
-from pathlib import Path
-
 from emulator.events import catalog
 from emulator.events.reference import reference
+from tests.support.emulator import REPO
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "events.md"
+DOC = REPO / "docs" / "events.md"
 
 
 def test_events_reference_is_current():
@@ -19,4 +18,4 @@ def test_events_reference_names_every_type_and_its_publisher():
     for kind in catalog.all_types():
         assert f"### `{kind.type}`" in text
         assert f"published by `{kind.publisher}`" in text
-        assert (Path(__file__).resolve().parent.parent / kind.publisher).is_file()
+        assert (REPO / kind.publisher).is_file()

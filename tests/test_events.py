@@ -21,8 +21,9 @@ from emulator.events import SCHEMA, Event, EventLog, catalog
 from emulator.events.ec2 import Ec2WorkloadExit, Ec2WorkloadStart
 from emulator.events.sqs import SqsDelete, SqsQueueCreated, SqsReceive, SqsSend
 from emulator.sqs.engine import SendRequest, SqsEngine
-from tests.conftest import REPO
-from tests.eventkit import LogServer
+from tests.support.emulator import REPO
+from tests.support.events import LogServer
+from tests.support.waiting import wait_until
 
 
 def send(n: int, queue: str = "q") -> SqsSend:
@@ -308,14 +309,14 @@ def test_a_long_poll_over_http_answers_when_the_event_is_published(server: LogSe
 
     thread = threading.Thread(target=poll)
     thread.start()
-    time.sleep(0.3)
+    wait_until(server.long_polled, 5, 0.02)
     server.publish(send(1))  # not the type asked for: the poll keeps waiting
     time.sleep(0.2)
     assert thread.is_alive()
     server.publish(SqsQueueCreated(queue="woken"))
     thread.join(5)
     assert [e["queue"] for e in result["reply"]["events"]] == ["woken"]
-    assert 0.4 < result["took"] < 3
+    assert 0.2 < result["took"] < 3
 
 
 def test_an_empty_long_poll_waits_the_time_asked(server: LogServer) -> None:

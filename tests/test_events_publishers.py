@@ -13,6 +13,7 @@ import urllib3
 
 from emulator.clock import ManualClock
 from emulator.events import EventLog
+from emulator.events.control import ClockSpeed
 from emulator.events.elb import ElbRequest
 from emulator.events.sqs import SqsSend
 from emulator.moto_bridge.website import Change, bucket_and_key, change_of
@@ -174,8 +175,10 @@ def test_request_events_are_encoded_at_the_first_read_into_the_same_json() -> No
         answered_by="target",
     )
     lazy = log.publish(request)
-    eager = log.publish(SqsSend(queue="q", message_id="m", seq=1, delay=0))
-    assert lazy._json is None and eager._json is not None  # noqa: SLF001 - the point
+    sent = log.publish(SqsSend(queue="q", message_id="m", seq=1, delay=0))  # lazy too
+    eager = log.publish(ClockSpeed(speed=20.0, previous=1.0))
+    assert lazy._json is None and sent._json is None  # noqa: SLF001 - the point
+    assert eager._json is not None  # noqa: SLF001
     text = log.after(0).to_json()
     assert json.loads(text)["events"][0] == {
         "schema": 1,

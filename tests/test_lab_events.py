@@ -23,8 +23,10 @@ from emulator.events.sqs import SqsQueueCreated, SqsSend
 from lab import events
 from lab.config import LabConfig
 from lab.runtime import LabError
-from tests.conftest import EmulatorProcess, free_port
-from tests.eventkit import LogServer
+from tests.support.emulator import EmulatorProcess
+from tests.support.events import LogServer
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 
 LAB = str(Path(sys.executable).parent / "lab")
 
@@ -284,7 +286,7 @@ def test_ctrl_c_ends_lab_events_follow_cleanly(server: LogServer, tmp_path: Path
         text=True,
     )
     assert "sqs.send" in proc.stdout.readline()
-    time.sleep(0.3)  # the follower is in its long poll now
+    wait_until(server.long_polled, 10, 0.02)  # the follower is in its long poll now
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0

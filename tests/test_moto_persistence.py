@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.moto_bridge.snapshot import loads
 
 if TYPE_CHECKING:
-    from conftest import EmulatorProcess
+    from tests.support.emulator import EmulatorProcess
 
 BUCKET = "url2png-persist"
 STACK_TEMPLATE = {

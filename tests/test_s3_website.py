@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser import dump_dom
+from tests.support.browser import dump_dom
+from tests.support.waiting import wait_until
 
 if TYPE_CHECKING:
-    from conftest import EmulatorProcess
+    from tests.support.emulator import EmulatorProcess
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -353,20 +353,39 @@ def test_very_long_paths_are_refused_and_the_server_keeps_serving(emulator, site
     assert fetch(emulator, site, "/").status == 200
 
 
+def server_still_holds(port: int, clients: set[int]) -> bool:
+    """Whether the server on ``port`` still holds a connection from one of the ``clients``
+    ports: its side is ESTABLISHED (01) or CLOSE_WAIT (08) in Linux's /proc/net/tcp."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, state = line.split()[1:4]
+        if (
+            int(local.rsplit(":", 1)[1], 16) == port
+            and int(remote.rsplit(":", 1)[1], 16) in clients
+            and state in ("01", "08")
+        ):
+            return True
+    return False
+
+
 def test_half_closed_and_abandoned_connections_do_not_hurt_the_server(emulator, site):
     host = f"{site}.s3-website.localhost:{emulator.port}"
+    clients: set[int] = set()
     # A client that sends half a request and vanishes.
     with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
+        clients.add(sock.getsockname()[1])
         sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n".encode())
     # A client that sends a request, closes its sending side, and never reads the answer.
     with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
+        clients.add(sock.getsockname()[1])
         sock.sendall(f"GET /shot.png HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
         sock.shutdown(socket.SHUT_WR)
     # A client that stalls mid-body of a request with a declared length.
     with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
+        clients.add(sock.getsockname()[1])
         sock.sendall(f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 1000\r\n\r\nab".encode())
         sock.shutdown(socket.SHUT_WR)
-    time.sleep(0.2)
+    # the server has dealt with all three (and let their connections go) before it is asked again
+    wait_until(lambda: not server_still_holds(emulator.port, clients), 5, 0.02)
     assert fetch(emulator, site, "/").status == 200
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator.events import ec2, elb, s3, sqs, worker
+from emulator.events import control, ec2, elb, s3, sqs, worker
 from emulator.events.model import Event, check_type
 
 
@@ -23,6 +23,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("Load balancers", "emulator/events/elb.py", elb.__doc__ or "", elb.TYPES),
     Family("S3 website buckets", "emulator/events/s3.py", s3.__doc__ or "", s3.TYPES),
     Family("Workers", "emulator/events/worker.py", worker.__doc__ or "", worker.TYPES),
+    Family("Controls", "emulator/events/control.py", control.__doc__ or "", control.TYPES),
 )
 
 

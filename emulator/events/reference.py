@@ -61,6 +61,7 @@ JSON_TYPES = {
     "bool": "boolean",
     "None": "null",
     "dict[str, int]": "object of integers",
+    "dict[str, Any]": "object",
 }
 
 

@@ -58,7 +58,7 @@ def install(settings: EmulatorSettings, clock: Clock, publish: EventSink) -> Com
                 await task
         store.close()
 
-    chaos = ChaosControl(model, engine, settings.state_dir)
+    chaos = ChaosControl(model, engine, settings.state_dir, publish)
     return Component(
         "sqs",
         handlers={"sqs": SqsHttp(service).handle},

@@ -19,12 +19,15 @@ new setting starts every queue's random draws again from the seed."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from emulator.control import ControlError, json_object, load_json, not_allowed, refuse, save_json
+from emulator.events.control import ChaosSettings
+from emulator.events.model import Event
 from emulator.sqs.delivery import PRESETS, Chaos, ChaosError, DeliveryModel, Settings
 from emulator.sqs.engine import SqsEngine
 
@@ -91,8 +94,15 @@ def change(settings: Settings, body: dict[str, Any], engine: SqsEngine) -> Setti
 
 
 class ChaosControl:
-    def __init__(self, model: DeliveryModel, engine: SqsEngine, state_dir: Path) -> None:
+    def __init__(
+        self,
+        model: DeliveryModel,
+        engine: SqsEngine,
+        state_dir: Path,
+        publish: Callable[[Event], None],
+    ) -> None:
         self.model = model
+        self.publish = publish
         self.engine = engine
         self.path = state_dir / "chaos.json"
 
@@ -118,6 +128,15 @@ class ChaosControl:
                 return refuse(str(exc), exc.status)
             self.model.configure(settings)
             save_json(self.path, settings.as_dict())
+            data = settings.as_dict()
+            self.publish(
+                ChaosSettings(
+                    enabled=settings.enabled,
+                    seed=settings.seed,
+                    default=data["default"],
+                    queues=data["queues"],
+                )
+            )
         elif request.method not in ("GET", "HEAD"):
             return not_allowed(PATH, request, "GET, POST")
         return web.json_response(self.state(), headers={"Cache-Control": "no-store"})

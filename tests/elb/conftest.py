@@ -6,13 +6,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from elbkit import BACKEND_IPS, Alb, Backend, free_port_on
+
+from tests.elb.elbkit import BACKEND_IPS, Alb, Backend
+from tests.support.ports import free_port
 
 
 @pytest.fixture
 def backends() -> Iterator[list[Backend]]:
     """Three web servers on 127.0.0.11-13, one port for all."""
-    port = free_port_on(BACKEND_IPS)
+    port = free_port(BACKEND_IPS)
     servers = [Backend(ip, port) for ip in BACKEND_IPS]
     yield servers
     for server in servers:

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import urllib3
 
-from tests.conftest import wait_until
+from tests.support.ports import connects, free_port
+from tests.support.waiting import wait_until
 
 BACKEND_IPS = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
 
@@ -127,31 +128,6 @@ class Backend:
         self.server.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_port_on(ips: tuple[str, ...]) -> int:
-    """A port free on every address in ``ips``."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind((ips[0], 0))
-            port = s.getsockname()[1]
-        ok = True
-        for ip in ips:
-            with socket.socket() as s:
-                try:
-                    s.bind((ip, port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return port
-    raise RuntimeError("no common free port")
-
-
 class Alb:
     """An ALB made through the ELBv2 API of the emulator, torn down after the test."""
 
@@ -196,7 +172,7 @@ class Alb:
 
     def listen(self, default_tg: str | None = None, port: int | None = None, **kw: Any) -> str:
         """Add an HTTP listener (on a free high port, served as itself); wait until it serves."""
-        self.port = port or free_port()
+        self.port = local = port or free_port()
         actions = kw.pop("DefaultActions", None) or [
             {"Type": "forward", "TargetGroupArn": default_tg}
         ]
@@ -204,7 +180,7 @@ class Alb:
             LoadBalancerArn=self.arn, Protocol="HTTP", Port=self.port, DefaultActions=actions, **kw
         )["Listeners"][0]["ListenerArn"]
         self.listeners.append(arn)
-        wait_until(lambda: connects(self.port), 1.0, 0.05)
+        wait_until(lambda: connects("127.0.0.1", local), 1.0, 0.05)
         return arn
 
     def register(self, tg: str, ips: tuple[str, ...] | list[str], port: int | None = None) -> None:
@@ -254,14 +230,6 @@ class Alb:
             with contextlib.suppress(Exception):
                 self.elb.delete_target_group(TargetGroupArn=arn)
         self.http.clear()
-
-
-def connects(port: int | None) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port or 0), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def counts(ips: list[str]) -> Counter[str]:

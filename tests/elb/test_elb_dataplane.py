@@ -11,9 +11,10 @@ import time
 from collections import Counter
 
 import pytest
-from elbkit import BACKEND_IPS, connects, free_port
 
-from tests.conftest import wait_until
+from tests.elb.elbkit import BACKEND_IPS, Alb
+from tests.support.ports import connects, free_port
+from tests.support.waiting import wait_until
 
 IP1, IP2, IP3 = BACKEND_IPS
 ALL_HEALTHY = dict.fromkeys(BACKEND_IPS, "healthy")
@@ -232,8 +233,9 @@ def test_502_reset_garbage_refused_and_504_timeout(alb, backends):
         LoadBalancerArn=alb.arn, Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "1"}]
     )
     alb.register(tg, [IP1])
+    # no wait for the idle timeout: an ELBv2 call that changes records returns once the data
+    # plane has synced it (emulator/elb/api.py)
     alb.wait_states(tg, {IP1: "healthy"}, timeout=5)
-    time.sleep(0.5)  # let the sync pick up the idle timeout
 
     assert alb.get("/reset").status == 502
     assert alb.get("/garbage").status == 502
@@ -277,8 +279,7 @@ def test_draining_without_failed_requests(alb, backends):
     workers = [threading.Thread(target=load) for _ in range(6)]
     for w in workers:
         w.start()
-    time.sleep(1.0)
-    assert b1.in_flight > 0 or any(p == "/slow" for _, p in b1.requests)
+    wait_until(lambda: b1.in_flight > 0 or any(p == "/slow" for _, p in b1.requests), 5, 0.05)
     alb.deregister(tg, [IP1])
     deregistered = time.monotonic()
     assert alb.health(tg)[IP1] == (
@@ -333,7 +334,6 @@ def test_least_outstanding_requests(alb, backends):
     alb.listen(tg)
     alb.register(tg, BACKEND_IPS)
     alb.wait_states(tg, ALL_HEALTHY, timeout=5)
-    time.sleep(0.4)
 
     slow_ips: list[str] = []
 
@@ -341,9 +341,9 @@ def test_least_outstanding_requests(alb, backends):
         slow_ips.append(alb.ip("/slow?s=1.5"))
 
     threads = [threading.Thread(target=slow) for _ in range(2)]
-    for t in threads:
-        t.start()
-        time.sleep(0.2)
+    for started, t in enumerate(threads, 1):
+        t.start()  # the next request is balanced once this one is outstanding at its backend
+        wait_until(lambda n=started: sum(b.in_flight for b in backends) == n, 2, 0.02)
     busy = {b.ip for b in backends if b.in_flight}
     assert len(busy) == 2
     (idle,) = set(BACKEND_IPS) - busy
@@ -360,12 +360,12 @@ def test_listener_port_change_and_delete(alb, backends):
     old = alb.port
     new = free_port()
     alb.elb.modify_listener(ListenerArn=listener, Port=new)
-    wait_until(lambda: connects(new) and not connects(old), 1.0, 0.05)
+    wait_until(lambda: connects("127.0.0.1", new) and not connects("127.0.0.1", old), 1.0, 0.05)
     alb.port = new
     assert alb.ip() == IP1
     alb.elb.delete_listener(ListenerArn=listener)
     alb.listeners.remove(listener)
-    wait_until(lambda: not connects(new), 1.0, 0.05)
+    wait_until(lambda: not connects("127.0.0.1", new), 1.0, 0.05)
 
 
 def test_target_group_in_no_listener_is_unused(alb, backends):
@@ -449,17 +449,15 @@ def test_request_bodies_and_head_pass_through(alb, backends):
 
 
 def test_load_balancer_survives_an_emulator_restart(fresh_emulator, backends):
-    from elbkit import Alb
-
     alb = Alb(fresh_emulator)
     tg = alb.target_group(backends[0].port)
     alb.listen(tg)
     alb.register(tg, BACKEND_IPS)
     assert alb.get("/").status == 200
     fresh_emulator.stop()
-    assert not connects(alb.port)
+    assert not connects("127.0.0.1", alb.port)
     fresh_emulator.start()
-    wait_until(lambda: connects(alb.port), 2.0, 0.05)
+    wait_until(lambda: connects("127.0.0.1", alb.port), 2.0, 0.05)
     assert set(alb.ips(3)) == set(BACKEND_IPS)
     alb.close()
 

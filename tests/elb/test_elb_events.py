@@ -11,14 +11,15 @@ import time
 import urllib.request
 from typing import Any
 
-from elbkit import BACKEND_IPS, Alb, Backend, free_port_on
-
 from emulator.clock import ManualClock, ScaledClock
 from emulator.elb.checks import HealthChecker
 from emulator.elb.health import CheckResult, HealthCheckConfig, HealthRegistry, TargetKey
 from emulator.events.elb import ElbHealthCheck, ElbTargetState
 from emulator.events.model import Event
-from tests.conftest import EmulatorProcess, wait_until
+from tests.elb.elbkit import BACKEND_IPS, Alb, Backend
+from tests.support.emulator import EmulatorProcess
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 
 IP1, IP2, _ = BACKEND_IPS
 
@@ -213,7 +214,7 @@ def test_the_checker_waits_in_real_time_under_a_scaled_clock():
     """The checker alone against a real web server, at 20x: checks every 5 emulated seconds are
     0.25 s apart, a 2-second timeout gives up after 0.1 s, and each result is an event before
     the state change it causes."""
-    port = free_port_on((IP1,))
+    port = free_port((IP1,))
     backend = Backend(IP1, port)
     published: list[Event] = []
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +16,8 @@ from typing import Any
 import pytest
 
 from lab.stack import chapter
-from tests.conftest import EmulatorProcess, free_port
+from tests.support.emulator import EmulatorProcess
+from tests.support.ports import connects, free_port
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # Short health checks (5 s is the API's minimum interval) and a short drain.
@@ -92,14 +92,6 @@ def cloud(tmp_path: Path) -> Iterator[StackEmulator]:
     proc = StackEmulator(tmp_path / "state").start()
     yield proc
     proc.stop()
-
-
-def connects(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def get(

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 from lab.stack import chapter
 from lab.web.page import IP_HEADER
-from tests.conftest import wait_until
-from tests.stack.conftest import all_healthy, connects, get, health
+from tests.stack.conftest import all_healthy, get, health
+from tests.support.ports import connects
+from tests.support.waiting import wait_until
 
 AWS = str(Path(sys.executable).parent / "aws")
 LAB = str(Path(sys.executable).parent / "lab")
@@ -261,7 +261,7 @@ def test_restarted_emulator_serves_the_running_instances_again(cloud):
     assert set(reload(cloud.lb_url, 4)) == ips
 
     cloud.kill9()  # a crash leaves the web servers running; the next start ends and restarts them
-    time.sleep(0.3)
+    wait_until(lambda: all(connects(a, cloud.instance_port) for a in addresses.values()), 5, 0.05)
     cloud.start()
     wait_until(lambda: len(cloud.serving()) == 2, 15)
     pids = {i["pid"] for i in cloud.ec2_state()["instances"] if i["pid"]}

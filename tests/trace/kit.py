@@ -1,56 +1,37 @@
 """What the trace tests share: a URL2PNG cloud of the test's own on a real emulator, workers
 that report to its event stream, and readers of that stream.
 
-Chromium is the only stand-in: ``FakeRenderer`` from the worker tests (``/slow/SECONDS`` takes
-that long, ``/fail`` does not load, anything else renders at once)."""
+Chromium is the only stand-in: ``FakeRenderer`` (``tests/support/fake_renderer.py``:
+``/slow/SECONDS`` takes that long, ``/fail`` does not load, anything else renders at once)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from lab import aws
 from lab import events as stream
-from lab.config import LabConfig
-from lab.url2png.producer import Producer
-from lab.url2png.resources import Url2Png, ensure
 from lab.worker.loop import Worker, WorkerSettings
 from lab.worker.reporting import Reporter
-from tests.conftest import free_port
-from tests.worker.test_loop import SITE, FakeRenderer
+from tests.support.fake_renderer import FakeRenderer
+from tests.support.ports import free_port
+from tests.support.url2png import Url2PngCloud
+from tests.support.waiting import wait_until_async
 
-__all__ = ["SITE", "Cloud", "FakeRenderer", "NoStreamServer", "post", "until"]
 
-
-class Cloud:
-    """One test's own queue, dead-letter queue and bucket on an emulator, and its producer."""
+class Cloud(Url2PngCloud):
+    """One test's own queue, dead-letter queue and bucket on an emulator, and its producer;
+    what it sees of the event stream starts when it is made."""
 
     def __init__(self, emulator: Any, tmp_path: Path, max_receive: int = 3) -> None:
-        name = uuid.uuid4().hex[:10]
-        self.emulator = emulator
-        self.config = LabConfig(
-            port=emulator.port,
-            state_dir=tmp_path / "state",
-            url2png_queue=f"t-{name}",
-            url2png_dlq=f"t-{name}-dlq",
-            url2png_bucket=f"t-{name}",
-            url2png_max_receive=max_receive,
-        )
-        self.sqs = aws.client("sqs", self.config)
-        self.s3 = aws.client("s3", self.config)
-        self.resources: Url2Png = ensure(self.config, self.sqs, self.s3)
-        self.queue = self.config.url2png_queue
-        self.producer = Producer(self.sqs, self.s3, self.resources, producer_id="prod-1")
+        super().__init__(emulator, tmp_path, max_receive)
         self.start = self.last_id()  # events before this test are not its business
 
     def env(self) -> dict[str, str]:
@@ -65,14 +46,8 @@ class Cloud:
 
     def settings(self, **options: Any) -> WorkerSettings:
         options.setdefault("wait_time", 1)
-        options.setdefault("render_timeout", 10)
         options.setdefault("gallery", False)
-        return WorkerSettings(
-            self.resources.queue_url,
-            self.resources.bucket,
-            max_receive=self.resources.max_receive,
-            **options,
-        )
+        return super().settings(**options)
 
     def worker(
         self, renderer: FakeRenderer, reporter: Reporter | None = None, **options: Any
@@ -112,27 +87,10 @@ async def run_until_empty(worker: Worker, cloud: Cloud, timeout: float = 20) -> 
     it (it finishes what it holds) and send its last reports."""
     stop = asyncio.Event()
     runner = asyncio.ensure_future(worker.run(stop))
-    await until_async(lambda: cloud.counts() == (0, 0), timeout)
+    await wait_until_async(lambda: cloud.counts() == (0, 0), timeout, 0.1, blocking=True)
     stop.set()
     await asyncio.wait_for(runner, timeout)
     await asyncio.to_thread(worker.reporter.close)
-
-
-async def until_async(predicate: Callable[[], Any], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not await asyncio.to_thread(predicate):
-        assert time.monotonic() < deadline, f"not reached within {timeout} s"
-        await asyncio.sleep(0.1)
-
-
-def until(predicate: Callable[[], Any], timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not reached within {timeout} s (last: {value!r})"
-        time.sleep(0.05)
 
 
 def post(endpoint: str, body: object, raw: bytes | None = None) -> tuple[int, dict[str, Any]]:

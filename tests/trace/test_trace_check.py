@@ -15,8 +15,11 @@ from lab import trace
 from lab.cli import main
 from lab.worker.cli import serve
 from lab.worker.loop import WorkerSettings
-from tests.conftest import EmulatorProcess, free_port
-from tests.trace.kit import SITE, Cloud, FakeRenderer, post, run_until_empty, until_async
+from tests.support.emulator import EmulatorProcess
+from tests.support.fake_renderer import SITE, FakeRenderer
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until_async
+from tests.trace.kit import Cloud, post, run_until_empty
 
 
 def lab(cloud: Cloud | None, *args: str, env: dict[str, str] | None = None) -> Any:
@@ -37,7 +40,7 @@ def test_a_clean_run_is_reported_clean(emulator, tmp_path: Path) -> None:
     async def run() -> Any:
         stop = asyncio.Event()
         worker = asyncio.ensure_future(serve(cloud.config, options, stop, renderer=FakeRenderer()))
-        await until_async(lambda: cloud.counts() == (0, 0), 20)
+        await wait_until_async(lambda: cloud.counts() == (0, 0), 20, 0.1, blocking=True)
         stop.set()
         return await asyncio.wait_for(worker, 20)
 

@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 from lab.worker.reporting import MAX_REPORTS, Reporter, about
-from tests.conftest import free_port
-from tests.trace.kit import SITE, Cloud, FakeRenderer, NoStreamServer, until
+from tests.support.fake_renderer import SITE, FakeRenderer
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
+from tests.trace.kit import Cloud, NoStreamServer
 
 REPORTING = "lab.worker.reporting"
 
@@ -152,7 +154,7 @@ def test_a_worker_against_an_endpoint_without_the_stream_stops_reporting_quietly
             else:
                 for _ in range(5):
                     reporter.report("polling", queue=cloud.queue)
-                until(lambda r=reporter: not r.enabled)
+                wait_until(lambda r=reporter: not r.enabled, 10, 0.05)
                 for _ in range(5):
                     reporter.report("polling", queue=cloud.queue)
                 reporter.close()
@@ -171,7 +173,7 @@ def test_a_failed_post_is_dropped_and_a_hanging_endpoint_never_blocks_the_worker
     caplog.set_level(logging.DEBUG, logger=REPORTING)
     nobody = Reporter(f"http://127.0.0.1:{free_port()}", "w-nobody", linger=0.01)
     nobody.report("polling", queue="q")
-    until(lambda: nobody.dropped == 1)
+    wait_until(lambda: nobody.dropped == 1, 10, 0.05)
     assert nobody.enabled  # the emulator may come back: only 404/405 end reporting
     nobody.report("polling", queue="q")
     nobody.close()

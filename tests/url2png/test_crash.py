@@ -16,10 +16,14 @@ from lab.url2png import gallery as gal
 from lab.url2png import records as rec
 from lab.url2png.producer import Producer
 from lab.url2png.store import Gallery
-
-from ..worker import png
-from ..worker.test_renderer import close_to
-from .conftest import LabCloud, WorkerProcess, chromium_children_of, make_cloud, needs_chromium
+from tests.support.png import close_to, decode
+from tests.url2png.conftest import (
+    LabCloud,
+    WorkerProcess,
+    chromium_children_of,
+    make_cloud,
+    needs_chromium,
+)
 
 pytestmark = [needs_chromium, pytest.mark.slow]
 
@@ -79,7 +83,7 @@ def test_workers_killed_every_few_seconds_lose_nothing(emulator, tmp_path, pages
     assert cloud.pngs() == {f"{job_id}.png" for job_id in ids}
     for job_id, n in list(ids.items())[:: JOBS // 10]:  # real pixels, a sample of them
         body = cloud.s3.get_object(Bucket=cloud.resources.bucket, Key=f"{job_id}.png")["Body"]
-        image = png.decode(body.read())
+        image = decode(body.read())
         assert (image.width, image.height) == (WIDTH, HEIGHT)
         assert close_to(image.pixel(WIDTH - 10, 10), generated_colours(n)[0])
     deadline = time.monotonic() + 20

@@ -12,11 +12,9 @@ import time
 from urllib.parse import urlsplit
 
 from lab.pages.server import SAMPLE_PAGES
-from tests.browser import dump_dom
-
-from ..worker import png
-from ..worker.test_renderer import close_to
-from .conftest import LAB, LabCloud, chromium_children_of, needs_chromium
+from tests.support.browser import dump_dom
+from tests.support.png import close_to, decode
+from tests.url2png.conftest import LAB, LabCloud, chromium_children_of, needs_chromium
 
 pytestmark = needs_chromium
 
@@ -57,7 +55,7 @@ def test_submit_render_status_and_gallery(cloud: LabCloud, pages, workers) -> No
     # the PNG on the website endpoint, with the page's real pixels
     status, content_type, body = website_get(png_url, cloud.config.port)
     assert (status, content_type) == (200, "image/png")
-    image = png.decode(body)
+    image = decode(body)
     assert (image.width, image.height) == (1280, 800)
     assert close_to(image.pixel(1200, 20), sunrise.band)
     assert close_to(image.pixel(1000, 700), sunrise.block)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from lab.url2png import gallery as gal
 from lab.url2png.store import Gallery
-
-from .conftest import LabCloud
+from tests.url2png.conftest import LabCloud
 
 
 def test_newest_first_with_escaped_sources() -> None:

@@ -5,18 +5,12 @@ and after maxReceiveCount sits in the dead-letter queue, where `lab url2png dlq`
 from __future__ import annotations
 
 import json
-import socket
 import time
 
-from .conftest import LabCloud, make_cloud, needs_chromium
+from tests.support.ports import free_port
+from tests.url2png.conftest import LabCloud, make_cloud, needs_chromium
 
 pytestmark = needs_chromium
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_each_poison_kind_ends_in_the_dlq_with_its_reason(emulator, tmp_path, pages, workers):
@@ -35,7 +29,7 @@ def test_each_poison_kind_ends_in_the_dlq_with_its_reason(emulator, tmp_path, pa
             "meta1",
             "instance metadata",
         ),
-        json.dumps({"id": "refused1", "url": f"http://127.0.0.1:{closed_port()}/"}): (
+        json.dumps({"id": "refused1", "url": f"http://127.0.0.1:{free_port()}/"}): (
             "refused1",
             "ERR_CONNECTION_REFUSED",
         ),

@@ -15,9 +15,9 @@ import pytest
 from lab import aws
 from lab.config import LabConfig
 from lab.web.page import server_colour
-from tests.conftest import free_port
-from tests.web.conftest import IPS, free_port_on
-from tests.worker import png
+from tests.support.png import decode
+from tests.support.ports import free_port
+from tests.web.conftest import IPS
 
 LAB = str(Path(sys.executable).parent / "lab")
 
@@ -39,8 +39,8 @@ def test_worker_pictures_of_the_balancer_show_which_server_answered(tmp_path: Pa
     env.update(
         LAB_STATE_DIR=str(tmp_path / "state"),
         LAB_PORT=str(free_port()),
-        LAB_WEB_PORT=str(free_port_on(IPS)),
-        LAB_LISTENER_PORT_OFFSET=str(free_port_on(("127.0.0.1",)) - 80),
+        LAB_WEB_PORT=str(free_port(IPS)),
+        LAB_LISTENER_PORT_OFFSET=str(free_port() - 80),
         LAB_HEALTH_CHECK_INTERVAL="5",
     )
     worker = None
@@ -62,7 +62,7 @@ def test_worker_pictures_of_the_balancer_show_which_server_answered(tmp_path: Pa
         bands = []
         for job in ids:
             data = s3.get_object(Bucket=config.url2png_bucket, Key=f"{job}.png")["Body"].read()
-            bands.append(png.decode(data).pixel(100, 20))
+            bands.append(decode(data).pixel(100, 20))
         servers = {rgb(server_colour(ip)): ip for ip in IPS}
         seen = [servers.get(band) for band in bands]
         assert None not in seen, f"a picture whose band is no server's colour: {bands}"

@@ -9,8 +9,7 @@ import pytest
 
 from lab.runtime import LabError
 from lab.url2png.resources import ensure, lookup
-
-from .conftest import LabCloud
+from tests.url2png.conftest import LabCloud
 
 
 def test_queue_with_dead_letter_queue_and_website_bucket(cloud: LabCloud) -> None:

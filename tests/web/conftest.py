@@ -4,7 +4,6 @@ own, so nothing collides with a running lab."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,24 +14,9 @@ import pytest
 from lab.config import LabConfig
 from lab.lb import nginx
 from lab.web import fleet
+from tests.support.ports import free_port
 
 IPS = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
-
-
-def free_port_on(ips: tuple[str, ...]) -> int:
-    """A port free on every one of ``ips`` (and 127.0.0.1)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            for ip in ips:
-                with socket.socket() as probe:
-                    probe.bind((ip, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no port free on all of " + ", ".join(ips))
 
 
 @pytest.fixture
@@ -40,8 +24,8 @@ def lab_config(tmp_path: Path) -> LabConfig:
     return replace(
         LabConfig(),
         state_dir=tmp_path / "state",
-        web_port=free_port_on(IPS),
-        nginx_port=free_port_on(("127.0.0.1",)),
+        web_port=free_port(IPS),
+        nginx_port=free_port(),
         health_check_interval=5,
     )
 

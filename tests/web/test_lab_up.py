@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.web.conftest import IPS, free_port_on
+from tests.support.ports import free_port
+from tests.web.conftest import IPS
 
 LAB = str(Path(sys.executable).parent / "lab")
 
@@ -22,14 +22,14 @@ LAB = str(Path(sys.executable).parent / "lab")
 @pytest.fixture
 def lab_env(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAB_"))}
-    listener = free_port_on(("127.0.0.1",))
+    listener = free_port()
     env.update(
         LAB_STATE_DIR=str(tmp_path / "state"),
         LAB_PORT=str(free_port()),
-        LAB_WEB_PORT=str(free_port_on(IPS)),
+        LAB_WEB_PORT=str(free_port(IPS)),
         LAB_LISTENER_PORT_OFFSET=str(listener - 80),  # listener 80 -> a free local port
         LAB_HEALTH_CHECK_INTERVAL="5",
-        LAB_NGINX_PORT=str(free_port_on(("127.0.0.1",))),
+        LAB_NGINX_PORT=str(free_port()),
     )
     yield env
     subprocess.run([LAB, "down"], env=env, capture_output=True, timeout=60)

@@ -9,7 +9,7 @@ from collections import Counter
 from lab.lb import hits, nginx
 from lab.lb.stack import StackSpec, chapter_health_check, ensure_stack
 from lab.web import fleet
-from tests.web.conftest import free_port_on
+from tests.support.ports import free_port
 
 
 def make_site(emulator, lab_config, web_servers, name):
@@ -21,7 +21,7 @@ def make_site(emulator, lab_config, web_servers, name):
             targets=tuple(s.ip for s in web_servers),
             target_port=lab_config.web_port,
             name=name,
-            listener_port=free_port_on(("127.0.0.1",)),
+            listener_port=free_port(),
             health=chapter_health_check(5),
         ),
     )

@@ -4,7 +4,6 @@ warm renderers per module, so each test pays for a render and not for a browser 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -146,11 +145,3 @@ def side_doors(run: Callable[[Any], Any]) -> Iterator[SideDoors]:
     doors.port = runner.addresses[0][1]
     yield doors
     run(runner.cleanup())
-
-
-async def until(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> None:
-    """Let the event loop run until ``predicate()`` holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"not reached within {timeout} s"
-        await asyncio.sleep(interval)

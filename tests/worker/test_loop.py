@@ -1,7 +1,8 @@
 """The worker loop in this process against the real emulator (SQS and S3 over HTTP, through
 boto3): what happens to each message, in the cloud, not in a stand-in.
 
-The subject here is the queue, not the page, so a ``FakeRenderer`` stands in for Chromium: it
+The subject here is the queue, not the page, so a ``FakeRenderer``
+(``tests/support/fake_renderer.py``) stands in for Chromium: it
 answers at once (or after the delay a test asks for) with a real PNG, or fails as a renderer
 does. Real Chromium is tested in ``test_renderer.py`` (the renderer's contract) and in
 ``tests/url2png/`` (the worker as a process, end to end).
@@ -13,137 +14,27 @@ import asyncio
 import json
 import logging
 import time
-import uuid
-import zlib
-from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from lab import aws
-from lab.config import LabConfig
 from lab.url2png import status as job_status
-from lab.url2png.producer import Producer
-from lab.url2png.resources import Url2Png, ensure
-from lab.url2png.store import JobStore
 from lab.worker.job import PoisonMessage, parse_job
-from lab.worker.loop import Worker, WorkerSettings
-from lab.worker.renderer import (
-    DEFAULT_HEIGHT,
-    DEFAULT_TIMEOUT,
-    DEFAULT_WIDTH,
-    RenderError,
-    RenderTimeout,
-    RequestGuard,
-)
-
-from . import png
-from .conftest import until
-
-# Nothing listens here and nothing is fetched: the fake renderer reads the path as its cue.
-SITE = "http://127.0.0.1:9"
+from lab.worker.loop import Worker
+from tests.support.fake_renderer import SITE, FakeRenderer, picture_colour
+from tests.support.png import Image, decode
+from tests.support.url2png import Url2PngCloud
+from tests.support.waiting import wait_until_async
 
 
-def picture_colour(url: str) -> tuple[int, int, int]:
-    """The colour the fake paints ``url`` in, so each PNG shows which job it belongs to."""
-    crc = zlib.crc32(url.encode())
-    return (crc >> 16) & 255, (crc >> 8) & 255, crc & 255
-
-
-class FakeRenderer:
-    """The ``Renderer`` contract without a browser. The URL's path is the cue:
-
-    * ``/slow/SECONDS``: a page that takes that long, then renders;
-    * ``/fail``: a page that does not load (``RenderError``);
-    * ``/hang``: a page that never answers (``RenderTimeout``, at once rather than after the
-      timeout: the loop only sees the error);
-    * ``/redirect-to-metadata``: a page that redirects to the metadata service, refused by the
-      real request guard (``PolicyError``), as a real renderer refuses it;
-    * anything else: a PNG of the requested size in ``picture_colour(url)``.
-
-    Like the real renderers, the URL itself goes through the real ``RequestGuard`` first, so
-    refused URLs are refused for the lab policy's own reasons."""
-
-    launches = 1
-
-    def __init__(self) -> None:
-        self.guard = RequestGuard()
-        self.calls: Counter[str] = Counter()
-        self.sizes: list[tuple[int, int, float]] = []
-        self.in_flight = 0
-        self.peak_in_flight = 0
-
-    async def start(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
-
-    async def render(
-        self,
-        url: str,
-        width: int = DEFAULT_WIDTH,
-        height: int = DEFAULT_HEIGHT,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> bytes:
-        await self.guard.check_url(url)
-        self.calls[url] += 1
-        self.sizes.append((width, height, timeout))
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-        try:
-            path = urlsplit(url).path
-            if path.startswith("/slow/"):
-                await asyncio.sleep(float(path.rsplit("/", 1)[1]))
-            elif path == "/fail":
-                raise RenderError(url, "net::ERR_CONNECTION_REFUSED")
-            elif path == "/hang":
-                raise RenderTimeout(url, f"no page after {timeout:g} s")
-            elif path == "/redirect-to-metadata":
-                watch = self.guard.watch()
-                await watch.allows("http://169.254.169.254/latest/meta-data/", navigation=True)
-                watch.raise_if_navigation_blocked()
-            return png.solid(width, height, picture_colour(url))
-        finally:
-            self.in_flight -= 1
-
-
-class Cloud:
+class Cloud(Url2PngCloud):
     """One test's own queue, dead-letter queue and bucket on the shared emulator."""
 
-    def __init__(self, emulator: Any, tmp_path: Path, max_receive: int = 3) -> None:
-        name = uuid.uuid4().hex[:10]
-        self.config = LabConfig(
-            port=emulator.port,
-            state_dir=tmp_path / "state",
-            url2png_queue=f"q-{name}",
-            url2png_dlq=f"q-{name}-dlq",
-            url2png_bucket=f"b-{name}",
-            url2png_max_receive=max_receive,
-        )
-        self.sqs = aws.client("sqs", self.config)
-        self.s3 = aws.client("s3", self.config)
-        self.resources: Url2Png = ensure(self.config, self.sqs, self.s3)
-        self.store = JobStore(self.s3, self.resources.bucket)
-        self.producer = Producer(self.sqs, self.s3, self.resources)
-
-    def worker(self, renderer: FakeRenderer, **settings: Any) -> Worker:
-        settings.setdefault("wait_time", 0)
-        settings.setdefault("idle_sleep", 0.1)
-        settings.setdefault("render_timeout", 10)
-        return Worker(
-            self.sqs,
-            self.s3,
-            renderer,
-            WorkerSettings(
-                self.resources.queue_url,
-                self.resources.bucket,
-                max_receive=self.resources.max_receive,
-                **settings,
-            ),
-        )
+    def worker(self, renderer: FakeRenderer, **options: Any) -> Worker:
+        options.setdefault("wait_time", 0)
+        options.setdefault("idle_sleep", 0.1)
+        return Worker(self.sqs, self.s3, renderer, self.settings(**options))
 
     def send_raw(self, body: str) -> str:
         return self.sqs.send_message(QueueUrl=self.resources.queue_url, MessageBody=body)[
@@ -164,10 +55,10 @@ class Cloud:
         listing = self.s3.list_objects_v2(Bucket=self.resources.bucket)
         return sorted(o["Key"] for o in listing.get("Contents", []) if o["Key"].endswith(".png"))
 
-    def picture(self, job_id: str) -> png.Image:
+    def picture(self, job_id: str) -> Image:
         obj = self.s3.get_object(Bucket=self.resources.bucket, Key=f"{job_id}.png")
         assert obj["ContentType"] == "image/png"
-        return png.decode(obj["Body"].read())
+        return decode(obj["Body"].read())
 
     def status(self, job_id: str) -> dict[str, Any]:
         """What ``lab url2png status --json`` and notebooks see."""
@@ -378,7 +269,7 @@ def test_stop_event_ends_the_run_and_publishes_the_gallery(
     async def main() -> None:
         stop = asyncio.Event()
         runner = asyncio.ensure_future(worker.run(stop))
-        await until(lambda: worker.stats.counts["done"], 10)
+        await wait_until_async(lambda: worker.stats.counts["done"], 10)
         stop.set()
         await asyncio.wait_for(runner, 5)
 
@@ -402,15 +293,16 @@ def test_the_worker_outlives_a_restart_of_the_cloud(
         stop = asyncio.Event()
         runner = asyncio.ensure_future(worker.run(stop))
         [before] = await asyncio.to_thread(cloud.producer.submit, [f"{SITE}/sunrise.html"])
-        await until(lambda: worker.stats.counts["done"], 10)
+        await wait_until_async(lambda: worker.stats.counts["done"], 10)
         # stopped, not killed: S3 state is saved debounced, so a kill -9 right after the
         # bucket was made could lose it, and this test is about the worker, not the emulator
         await asyncio.to_thread(fresh_emulator.stop)
-        await until(lambda: receive_failures() >= 2, 10)  # it retries, and is still running
+        # it retries, and is still running
+        await wait_until_async(lambda: receive_failures() >= 2, 10)
         assert not runner.done()
         await asyncio.to_thread(fresh_emulator.start)
         [after] = await asyncio.to_thread(cloud.producer.submit, [f"{SITE}/ocean.html"])
-        await until(lambda: worker.stats.counts["done"] == 2, 20)
+        await wait_until_async(lambda: worker.stats.counts["done"] == 2, 20)
         stop.set()
         await asyncio.wait_for(runner, 10)
         assert cloud.status(before.id)["state"] == cloud.status(after.id)["state"] == "done"

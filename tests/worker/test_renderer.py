@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -27,12 +26,10 @@ from lab.worker.renderer import (
 )
 from lab.worker.renderer.guard import RECENT_BLOCKED
 from lab.worker.url_policy import PolicyError, UrlPolicy
-
-from . import png
-from .conftest import TRICKY_HOST, SideDoors, until
-from .png import close_to
-
-__all__ = ["close_to"]  # tests/url2png/ import it from here
+from tests.support.png import close_to, decode, header
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until, wait_until_async
+from tests.worker.conftest import TRICKY_HOST, SideDoors
 
 pytestmark = pytest.mark.skipif(
     not any(os.path.exists(p) for p in ("/usr/bin/chromium",)), reason="needs Debian's chromium"
@@ -42,8 +39,8 @@ pytestmark = pytest.mark.skipif(
 def test_renders_the_sample_page_with_its_real_pixels(renderer, run, pages) -> None:
     page = SAMPLE_PAGES["sunrise"]
     data = run(renderer.render(pages.url(page.path)))
-    assert png.header(data) == (1280, 800)
-    image = png.decode(data)
+    assert header(data) == (1280, 800)
+    image = decode(data)
     assert close_to(image.pixel(1200, 20), page.band)
     assert close_to(image.pixel(640, 400), page.block)  # the block's top-left corner
     assert close_to(image.pixel(1279, 799), page.block)
@@ -53,8 +50,8 @@ def test_renders_the_sample_page_with_its_real_pixels(renderer, run, pages) -> N
 
 def test_viewport_size_is_honoured(renderer, run, pages) -> None:
     data = run(renderer.render(pages.url(SAMPLE_PAGES["ocean"].path), width=800, height=600))
-    assert png.header(data) == (800, 600)
-    image = png.decode(data)
+    assert header(data) == (800, 600)
+    image = decode(data)
     assert close_to(image.pixel(10, 10), SAMPLE_PAGES["ocean"].band)
     assert close_to(image.pixel(700, 500), SAMPLE_PAGES["ocean"].block)
 
@@ -67,7 +64,7 @@ def test_hanging_page_gives_up_on_time_and_the_browser_stays_usable(renderer, ru
     assert 1.4 < elapsed < 1.5 + 2.0, elapsed
     assert "1.5 s" in info.value.reason
     launches = renderer.launches
-    image = png.decode(run(renderer.render(pages.url(SAMPLE_PAGES["forest"].path), timeout=10)))
+    image = decode(run(renderer.render(pages.url(SAMPLE_PAGES["forest"].path), timeout=10)))
     assert close_to(image.pixel(1200, 20), SAMPLE_PAGES["forest"].band)
     assert renderer.launches == launches  # same browser
 
@@ -75,7 +72,7 @@ def test_hanging_page_gives_up_on_time_and_the_browser_stays_usable(renderer, ru
 def test_slow_page_within_the_timeout_renders(renderer, run, pages) -> None:
     data = run(renderer.render(pages.url("/slow?ms=700"), timeout=5))
     band, _ = generated_colours(700)
-    assert close_to(png.decode(data).pixel(1200, 20), band)
+    assert close_to(decode(data).pixel(1200, 20), band)
 
 
 def test_parallel_renders_share_one_browser(renderer, run, pages) -> None:
@@ -95,7 +92,7 @@ def test_parallel_renders_share_one_browser(renderer, run, pages) -> None:
     assert pages.peak_in_flight["/slow"] == 3, "the 3 slow pages were never served at once"
     for n, data in enumerate(shots[3:], start=1):
         band, block = generated_colours(n)
-        image = png.decode(data)
+        image = decode(data)
         assert close_to(image.pixel(1200, 20), band), n
         assert close_to(image.pixel(1000, 700), block), n
     assert renderer.launches == launches
@@ -177,12 +174,12 @@ def test_sub_request_to_a_refused_address_is_blocked(tricky_renderer, run, pages
     before = pages.hits["/probe.css"]
     # Control: the same stylesheet from an allowed address paints the page.
     allowed = run(tricky_renderer.render(pages.url(f"/embed?css={pages.url('/probe.css')}")))
-    assert close_to(png.decode(allowed).pixel(600, 600), PROBE_COLOUR)
+    assert close_to(decode(allowed).pixel(600, 600), PROBE_COLOUR)
     assert pages.hits["/probe.css"] == before + 1
     # The policy thinks tricky.test is link-local; the browser would reach the page server.
     refused = f"http://{TRICKY_HOST}:{pages.port}/probe.css"
     data = run(tricky_renderer.render(pages.url(f"/embed?css={refused}")))
-    assert close_to(png.decode(data).pixel(600, 600), PAGE_BACKGROUND)
+    assert close_to(decode(data).pixel(600, 600), PAGE_BACKGROUND)
     assert pages.hits["/probe.css"] == before + 1
     assert tricky_renderer.blocked[-1].url == refused
     assert "link-local" in tricky_renderer.blocked[-1].reason
@@ -198,7 +195,7 @@ def test_redirect_to_a_refused_address_is_blocked(tricky_renderer, run, pages) -
     assert pages.hits["/ocean.html"] == before
     # and the renderer carries on
     data = run(tricky_renderer.render(pages.url(SAMPLE_PAGES["ocean"].path)))
-    assert close_to(png.decode(data).pixel(1200, 20), SAMPLE_PAGES["ocean"].band)
+    assert close_to(decode(data).pixel(1200, 20), SAMPLE_PAGES["ocean"].band)
 
 
 @pytest.mark.parametrize("door", SideDoors.DOORS)
@@ -208,15 +205,13 @@ def test_requests_from_other_frames_and_workers_are_blocked_too(
     """A page's own DevTools session misses these; the guard holds the browser's requests."""
     run(tricky_renderer.render(side_doors.url(f"/{door}"), timeout=10))
     refused = side_doors.probe(door)
-    run(until(lambda: any(b.url == refused for b in tricky_renderer.blocked), 10))
+    run(wait_until_async(lambda: any(b.url == refused for b in tricky_renderer.blocked), 10))
     assert side_doors.hits[door] == 0
 
 
 def test_page_that_fails_to_load_is_a_render_error(renderer, run) -> None:
     # Loopback but nobody listens: allowed by the lab policy, fails in the browser.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with pytest.raises(RenderError) as info:
         run(renderer.render(f"http://127.0.0.1:{port}/", timeout=10))
     assert "ERR_CONNECTION_REFUSED" in info.value.reason
@@ -235,12 +230,12 @@ def test_a_crashed_browser_is_replaced_on_the_next_render(run, pages) -> None:
     r = PyppeteerRenderer(parallel=1)
     try:
         run(r.render(pages.url("/sunrise.html")))
-        first = r.pid
-        assert first is not None
+        first, chromium = r.pid, r.process
+        assert first is not None and chromium is not None
         os.killpg(first, signal.SIGKILL)
-        time.sleep(0.2)
+        wait_until(lambda: not chromium.running(), 5, 0.02)  # the crash has happened
         data = run(r.render(pages.url("/forest.html")))
-        assert close_to(png.decode(data).pixel(1200, 20), SAMPLE_PAGES["forest"].band)
+        assert close_to(decode(data).pixel(1200, 20), SAMPLE_PAGES["forest"].band)
         assert r.launches == 2 and r.pid != first
     finally:
         run(r.close())
@@ -249,14 +244,15 @@ def test_a_crashed_browser_is_replaced_on_the_next_render(run, pages) -> None:
 def test_a_crash_during_a_render_fails_that_render_only(run, pages) -> None:
     r = PyppeteerRenderer(parallel=1)
 
-    async def crash_soon() -> None:
-        await asyncio.sleep(0.8)
+    async def crash_soon(slow_hits: int) -> None:
+        # once the page server holds the slow page's request, the render is under way
+        await wait_until_async(lambda: pages.hits["/slow"] > slow_hits, 5)
         os.killpg(r.pid, signal.SIGKILL)
 
     async def main() -> float:
         await r.render(pages.url("/sunrise.html"))
         start = time.monotonic()
-        crasher = asyncio.ensure_future(crash_soon())
+        crasher = asyncio.ensure_future(crash_soon(pages.hits["/slow"]))
         with pytest.raises(RenderError):
             await r.render(pages.url("/slow?ms=4000"), timeout=8)
         await crasher
@@ -266,7 +262,7 @@ def test_a_crash_during_a_render_fails_that_render_only(run, pages) -> None:
         elapsed = run(main())
         assert elapsed < 4, elapsed
         data = run(r.render(pages.url("/ocean.html")))
-        assert close_to(png.decode(data).pixel(1200, 20), SAMPLE_PAGES["ocean"].band)
+        assert close_to(decode(data).pixel(1200, 20), SAMPLE_PAGES["ocean"].band)
         assert r.launches == 2
     finally:
         run(r.close())

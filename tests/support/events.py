@@ -17,7 +17,7 @@ from emulator.clock import Clock, SystemClock
 from emulator.events import Event, EventLog
 from emulator.events import http as events_http
 from lab.config import LabConfig
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 
 class LogServer:
@@ -60,6 +60,16 @@ class LogServer:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
+
+    def long_polled(self) -> bool:
+        """Whether a reader sleeps in a long poll (or did since the last publish: the log keeps
+        one future for every sleeping reader, resolved by the next publish)."""
+
+        async def check() -> bool:
+            waiter = self.log._wakeup
+            return waiter is not None and not waiter.done()
+
+        return asyncio.run_coroutine_threadsafe(check(), self.loop).result(10)
 
     def publish(self, *events: Event) -> None:
         """Publish on the server's loop, as the emulator's services do."""
