@@ -7,7 +7,7 @@ both in one run on the lab's local sample pages, so the ratio is fair on a loade
 * lab: ``--workers`` real ``lab worker`` processes (one Chromium each, ``--parallel`` pages at
   a time) draining ``--pages`` jobs queued with the producer, through the emulator's SQS and S3
   (a private emulator on a free port, its own state folder): receive, render, upload
-  ``ID.png``, status events, gallery, delete. Timed from the first send until the last PNG is
+  ``ID.png``, status records, gallery, delete. Timed from the first send until the last PNG is
   in the bucket; the workers are started (browsers warm) before the clock starts, as workers
   that serve messages for hours would be.
 * cli: ``chromium --headless --screenshot`` started once per page, ``--cli-parallel`` at a

@@ -15,6 +15,7 @@ from emulator import settings as st
 from emulator.settings import setting
 
 ACCOUNT_ID = "000000000000"
+CHECKOUT = Path(__file__).resolve().parent.parent
 # The command that runs an instance's workload, as a template (``str.format`` fields below).
 # The default is the lab's web server, which asks the instance metadata for its private IP.
 INSTANCE_COMMAND = (
@@ -70,7 +71,9 @@ class EmulatorSettings:
     host: str = setting("127.0.0.1", "address the emulator binds")
     port: int = setting(4566, "port of the emulator (every AWS API and /_lab/)", lo=1, hi=65535)
     state_dir: Path = setting(
-        Path(".lab"), "folder for queues, messages, buckets, stacks and logs", shown=".lab"
+        CHECKOUT / ".lab",
+        "folder for queues, messages, buckets, stacks and logs",
+        shown=".lab in the checkout",
     )
     region: str = setting("us-east-1", "region of the lab's resources")
     account_id: str = setting(ACCOUNT_ID, "account id in ARNs and queue URLs")

@@ -20,7 +20,6 @@ from emulator import settings as st
 from emulator.config import EmulatorSettings
 from emulator.settings import SettingError, setting
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "LAB_"
 ConfigError = SettingError  # a LAB_* setting that cannot be used; the message names it
 
@@ -49,14 +48,7 @@ class LabConfig:
     # Where the local cloud is, and how it runs (passed to the emulator).
     host: str = _emulator("host")
     port: int = _emulator("port")
-    state_dir: Path = dataclasses.field(
-        default=REPO_ROOT / ".lab",
-        metadata={
-            **_EMULATOR_FIELDS["state_dir"].metadata,
-            "emulator": True,
-            "shown": ".lab in the checkout",
-        },
-    )
+    state_dir: Path = _emulator("state_dir")
     region: str = _emulator("region")
     account_id: str = _emulator("account_id")
     public_host: str = _emulator("public_host")
