@@ -30,11 +30,16 @@ system:
 	fi
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	cd tests/js && npm install --no-audit --no-fund --silent
-	touch $(STAMP)
+	@echo "setting up: a Python environment in $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "setting up: pip"
+	@$(BIN)/pip install -q --upgrade pip
+	@echo "setting up: the lab and its Python packages (boto3, moto, pyppeteer, textual, ...; about a minute the first time)"
+	@$(BIN)/pip install -q -e '.[dev]'
+	@echo "setting up: aws-sdk v2 for the book's Node.js producer (tests/js)"
+	@cd tests/js && npm install --no-audit --no-fund --silent
+	@touch $(STAMP)
+	@echo "set up: $(BIN)/lab is ready"
 
 lab: setup
 	$(BIN)/lab up

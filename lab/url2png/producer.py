@@ -1,5 +1,6 @@
-"""The URL2PNG producer of section 15.2.4: a random id per URL, one message per job, and the
-address where the PNG will appear, returned at once (the rendering happens later, elsewhere).
+"""The URL2PNG producer of section 15.2.4: a random id per URL (a UUID, as the book's
+``uuid/v4`` makes), one message per job, and the address where the PNG will appear, returned at
+once (the rendering happens later, elsewhere).
 
 Each message also carries the producer's own sequence number (in the body and as a message
 attribute), so a student can watch SQS deliver messages out of order, as section 15.2 warns.
@@ -74,7 +75,7 @@ class Producer:
     def submit(self, urls: Sequence[str], check: bool = True) -> list[Submitted]:
         if check:
             check_urls(urls)
-        jobs = [(uuid.uuid4().hex, url, next(self._seq)) for url in urls]
+        jobs = [(str(uuid.uuid4()), url, next(self._seq)) for url in urls]
         at_ms = int(self.clock() * 1000)
         records = [
             rec.StatusRecord(job_id, rec.QUEUED, at_ms, url=url, seq=seq, producer=self.producer_id)
