@@ -1,4 +1,4 @@
-# make lab  : set everything up, then start the lab
+# make lab  : set everything up, then start the lab (and open its TUI in a terminal)
 # make test : set everything up, then run the whole test suite
 # make setup: the shared set-up step (a second run does nothing)
 
@@ -41,8 +41,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "set up: $(BIN)/lab is ready"
 
+# In a terminal, the lab opens on one screen (lab tui); without one (CI, scripts) it only starts.
 lab: setup
 	$(BIN)/lab up
+	@if [ -t 0 ] && [ -t 1 ]; then $(BIN)/lab tui; fi
 
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -15,6 +15,7 @@ from lab.lb import up as lbup
 from lab.lb.cli import lb
 from lab.stack.cli import stack
 from lab.trace.cli import trace
+from lab.tui.cli import tui
 from lab.url2png import resources as url2png_resources
 from lab.url2png.cli import url2png
 from lab.web.cli import web
@@ -120,3 +121,4 @@ main.add_command(events)
 main.add_command(trace)
 main.add_command(chaos)
 main.add_command(clock)
+main.add_command(tui)

@@ -68,6 +68,13 @@ def _follow(config: LabConfig, after: int, prefix: str, limit: int | None, show:
 )
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line, as the API has it")
 @click.option(
+    "--record",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    metavar="FILE",
+    help="also write each event to FILE, one JSON object per line (for lab tui --replay FILE)",
+)
+@click.option(
     "--after",
     type=click.IntRange(0),
     default=0,
@@ -88,6 +95,7 @@ def events(
     follow: bool,
     prefix: str,
     as_json: bool,
+    record: str | None,
     after: int,
     limit: int | None,
 ) -> None:
@@ -98,7 +106,12 @@ def events(
     Notes go to stderr: events the emulator dropped before they were read (it keeps the last
     LAB_EVENTS_CAPACITY), or, with --follow, an emulator that stopped or started again."""
 
+    recording = open(record, "w", encoding="utf-8") if record else None  # noqa: SIM115
+
     def show(event: stream.Event) -> None:
+        if recording is not None:  # a line at a time, so a Ctrl-C loses nothing
+            recording.write(json.dumps(event) + "\n")
+            recording.flush()
         click.echo(json.dumps(event) if as_json else stream.line(event))
 
     try:
@@ -110,3 +123,6 @@ def events(
         return  # Ctrl-C is how --follow ends
     except BrokenPipeError:  # `lab events | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        if recording is not None:
+            recording.close()

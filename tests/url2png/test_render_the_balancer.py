@@ -55,7 +55,7 @@ def test_worker_pictures_of_the_balancer_show_which_server_answered(tmp_path: Pa
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         out = lab(env, "url2png", "submit", "--wait", "--timeout", "90", *[url] * 6)
-        ids = re.findall(r"PNG will be soon available at \S+/([0-9a-f]+)\.png", out)
+        ids = re.findall(r"PNG will be soon available at \S+/([0-9a-f-]+)\.png", out)
         assert len(ids) == 6, out
         config = LabConfig.from_env(env)
         s3 = aws.client("s3", config)

@@ -1,0 +1,157 @@
+"""The app driven by its keys from a fixed recording: no emulator needed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from lab.tui.app import LabApp
+from lab.tui.sources import ReplaySource
+from lab.tui.widgets.anomalies import AnomaliesPanel
+from lab.tui.widgets.balancer import BalancerPanel
+from lab.tui.widgets.eventlog import EventLog
+from lab.tui.widgets.help import HelpScreen
+from lab.tui.widgets.inflight import InFlightPanel
+from lab.tui.widgets.queues import QueuesPanel
+from lab.tui.widgets.workers import WorkersPanel
+from tests.support.waiting import wait_until_async
+from tests.tui.kit import classroom_run
+
+Scenario = Callable[[LabApp, Pilot], Awaitable[None]]
+
+
+def run(
+    tmp_path: Path, scenario: Scenario, speed: float = 1000.0, size: tuple[int, int] = (100, 30)
+) -> None:
+    """``scenario`` against the app replaying the classroom recording."""
+    source = ReplaySource(classroom_run().write(tmp_path / "rec.jsonl"), speed=speed)
+
+    async def main() -> None:
+        app = LabApp(source)
+        async with app.run_test(size=size) as pilot:
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+
+
+async def played(app: LabApp) -> None:
+    assert isinstance(app.source, ReplaySource)
+    await wait_until_async(lambda: app.source.player.done, timeout=10)  # type: ignore[union-attr]
+
+
+async def redrawn(app: LabApp, pilot: Pilot) -> None:
+    app.redraw()
+    await pilot.pause()
+
+
+def test_the_panels_show_the_recording(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await played(app)
+        await redrawn(app, pilot)
+        assert app.query_one(QueuesPanel).rows[0][:5] == ("url2png", "1", "1", "-", "0")
+        [held] = app.query_one(InFlightPanel).rows
+        assert held[:4] == ("m1", "job-m1", "1", "w2")
+        assert app.query_one(AnomaliesPanel).rows == [("duplicates", "1"), ("out_of_order", "1")]
+        assert [row[:3] for row in app.query_one(WorkersPanel).rows] == [
+            ("w1", "done", "1"),
+            ("w2", "received", "0"),
+        ]
+        assert [row[1] for row in app.query_one(BalancerPanel).rows] == ["healthy", "unhealthy"]
+        assert app.query_one(EventLog).lines_written == len(classroom_run().events)
+
+    run(tmp_path, scenario)
+
+
+def test_it_fits_80_by_24(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await played(app)
+        await redrawn(app, pilot)
+        for panel in (QueuesPanel, InFlightPanel, AnomaliesPanel, WorkersPanel, BalancerPanel):
+            region = app.query_one(panel).region
+            assert region.width >= 30 and region.height >= 3, panel
+            assert region.right <= 80 and region.bottom <= 24, panel
+
+    run(tmp_path, scenario, size=(80, 24))
+
+
+def test_q_quits(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0 and not app.is_running
+
+    run(tmp_path, scenario)
+
+
+def test_p_pauses_the_display_while_collection_goes_on(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await pilot.press("p")
+        assert app.paused
+        await played(app)
+        await redrawn(app, pilot)
+        log = app.query_one(EventLog)
+        assert log.lines_written == 0  # nothing drawn while paused
+        assert app.query_one(QueuesPanel).rows == []
+        assert app.view.events_seen == len(classroom_run().events)  # but all collected
+        await pilot.press("p")
+        await redrawn(app, pilot)
+        assert not app.paused
+        assert log.lines_written == len(classroom_run().events)
+        assert app.query_one(QueuesPanel).rows[0][0] == "url2png"
+
+    run(tmp_path, scenario)
+
+
+def test_question_mark_opens_help_and_escape_closes_it(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+    run(tmp_path, scenario)
+
+
+def test_space_pauses_the_replay_and_n_steps_it(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        assert isinstance(app.source, ReplaySource)
+        player = app.source.player
+        await pilot.press("space")
+        assert player.paused
+        shown = app.view.events_seen
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.view.events_seen == shown + 1
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.view.events_seen == shown + 2
+        await asyncio.sleep(0.3)  # paused: the timer plays nothing
+        assert app.view.events_seen == shown + 2
+
+    run(tmp_path, scenario, speed=0.01)
+
+
+def test_greater_and_less_than_change_the_replay_speed(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        assert isinstance(app.source, ReplaySource)
+        await pilot.press("greater_than_sign")
+        assert app.source.player.speed == 2
+        await pilot.press("less_than_sign", "less_than_sign")
+        assert app.source.player.speed == 0.5
+
+    run(tmp_path, scenario, speed=1)
+
+
+def test_live_keys_do_nothing_in_a_replay(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await pilot.press("s", "c", "plus", "minus")
+        await pilot.pause()
+        assert app.view.clock_speed in (1.0, 20.0)  # what the recording says, untouched
+        assert [w for w in app.workers if w.group == "actions"] == []
+
+    run(tmp_path, scenario)
