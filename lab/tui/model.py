@@ -46,8 +46,10 @@ class Rate:
         self.times.append(at)
         self.total += 1
 
-    def per_second(self, now: float) -> float:
-        while self.times and self.times[0] < now - RATE_WINDOW:
+    def per_second(self, now: float, speed: float = 1.0) -> float:
+        """Events per real second over the last real minute: event times are the emulator's
+        clock, so at ``speed`` 20 that minute is 20 emulated minutes."""
+        while self.times and self.times[0] < now - RATE_WINDOW * speed:
             self.times.popleft()
         return len(self.times) / RATE_WINDOW
 

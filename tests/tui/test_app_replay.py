@@ -38,8 +38,12 @@ def run(
 
 
 async def played(app: LabApp) -> None:
+    """Until the player is done and the app has applied every event it posted (the last
+    batches may still be on their way as messages when the player finishes)."""
     assert isinstance(app.source, ReplaySource)
     await wait_until_async(lambda: app.source.player.done, timeout=10)  # type: ignore[union-attr]
+    total = len(app.source.player.events)  # type: ignore[union-attr]
+    await wait_until_async(lambda: app.view.events_seen >= total, timeout=10)
 
 
 async def redrawn(app: LabApp, pilot: Pilot) -> None:

@@ -17,6 +17,7 @@ def test_queue_counts_and_rates_come_from_the_events() -> None:
     queue = view.queues["url2png"]
     assert (queue.sent.total, queue.received.total, queue.deleted.total) == (3, 3, 2)
     assert queue.sent.per_second(view.now) == 3 / RATE_WINDOW
+    assert queue.sent.per_second(view.now, speed=20) == 3 / RATE_WINDOW
     # m3 never received: visible; m1 held by w2: in flight
     assert view.visible(queue) == 1
     assert view.not_visible(queue) == 1
@@ -28,6 +29,8 @@ def test_rates_forget_what_is_older_than_the_window() -> None:
     story.send("m1", 1)
     story.later(RATE_WINDOW + 1).send("m2", 2)
     view = view_of(story)
+    # at 20x the last real minute is 20 emulated minutes: both sends are in it
+    assert view.queues["url2png"].sent.per_second(view.now, speed=20) == 2 / RATE_WINDOW
     assert view.queues["url2png"].sent.per_second(view.now) == 1 / RATE_WINDOW
     assert view.queues["url2png"].sent.total == 2
 

@@ -28,6 +28,8 @@ def test_the_classroom_run(snap_compare, tmp_path: Path, size: tuple[int, int]) 
 
     async def played(pilot: Pilot) -> None:
         await wait_until_async(lambda: app.source.player.done, timeout=10)  # type: ignore[union-attr]
+        total = len(app.source.player.events)  # type: ignore[union-attr]
+        await wait_until_async(lambda: app.view.events_seen >= total, timeout=10)
         app.redraw()
         await pilot.pause()
 

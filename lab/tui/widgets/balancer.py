@@ -29,7 +29,7 @@ class BalancerPanel(Panel):
                 target.target_id,
                 target.state,
                 (target.reason or "").removeprefix("Target."),
-                rate(target.requests.per_second(view.now)),
+                rate(target.requests.per_second(view.now, view.clock_speed)),
             )
             self.rows.append(row)
             grid.add_row(row[0], Text(row[1], style=STATE_STYLES.get(row[1], "")), *row[2:])

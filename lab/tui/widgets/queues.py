@@ -53,13 +53,13 @@ class QueuesPanel(Panel):
                 str(view.not_visible(queue)),
                 "-" if queue.delayed is None else str(queue.delayed),
                 str(queue.dead_lettered),
-                rate(queue.sent.per_second(view.now)),
-                rate(queue.received.per_second(view.now)),
-                rate(queue.deleted.per_second(view.now)),
+                rate(queue.sent.per_second(view.now, view.clock_speed)),
+                rate(queue.received.per_second(view.now, view.clock_speed)),
+                rate(queue.deleted.per_second(view.now, view.clock_speed)),
             )
             self.rows.append(row)
             grid.add_row(*row, Text(sparkline(queue.depth_history), style="cyan"))
         if not self.rows:
             return Text("no queues yet", style="dim")
         where = "GetQueueAttributes" if polled else "estimated from the events"
-        return Group(grid, Text(f"depth: {where}; rates: last minute", style="dim"))
+        return Group(grid, Text(f"depth: {where}; rates: last real minute", style="dim"))
