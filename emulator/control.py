@@ -23,21 +23,27 @@ def refuse(sentence: str, status: int = 400) -> web.Response:
     return web.json_response({"error": sentence}, status=status)
 
 
-async def json_body(request: web.Request, max_bytes: int = MAX_BODY) -> Any:
-    """The request's JSON body, or ``ControlError`` saying what is wrong with it."""
+async def json_body(request: web.Request, max_bytes: int = MAX_BODY, hint: str = "") -> Any:
+    """The request's JSON body, or ``ControlError`` saying what is wrong with it (``hint``
+    says what to send instead of a body that is not JSON). A body without a length (chunked)
+    is read to its end, never further than ``max_bytes``."""
     too_big = f"the body is at most {max_bytes // 1024:,} KiB of JSON."
     if request.content_length is not None and request.content_length > max_bytes:
         raise ControlError(too_big, 413)
+    chunks: list[bytes] = []
+    size = 0
     try:
-        raw = await request.content.read(max_bytes + 1)
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > max_bytes:
+                raise ControlError(too_big, 413)
+            chunks.append(chunk)
     except (ConnectionError, ValueError):
         raise ControlError("the request body could not be read.") from None
-    if len(raw) > max_bytes:
-        raise ControlError(too_big, 413)
     try:
-        return json.loads(raw)
+        return json.loads(b"".join(chunks))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ControlError("the body is not JSON.") from None
+        raise ControlError(f"the body is not JSON{hint or '.'}") from None
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:

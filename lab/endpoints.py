@@ -55,12 +55,21 @@ def reason_of(exc: Exception) -> str:
     return str(reason) or type(reason).__name__
 
 
-def error_of(exc: urllib.error.HTTPError) -> str:
-    """The sentence a ``/_lab/`` endpoint put in its ``{"error": ...}`` answer."""
+def sentence_of(body: bytes, fallback: str) -> str:
+    """The sentence a ``/_lab/`` endpoint put in its ``{"error": ...}`` answer, or
+    ``fallback`` when the answer is something else."""
     try:
-        return str(json.loads(exc.read())["error"])
-    except (ValueError, KeyError, TypeError, OSError):
-        return exc.reason or f"HTTP {exc.code}"
+        return str(json.loads(body)["error"])
+    except (ValueError, KeyError, TypeError):
+        return fallback
+
+
+def error_of(exc: urllib.error.HTTPError) -> str:
+    try:
+        body = exc.read()
+    except OSError:
+        body = b""
+    return sentence_of(body, exc.reason or f"HTTP {exc.code}")
 
 
 def call(

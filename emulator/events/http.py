@@ -21,12 +21,12 @@ ids they got: ``{"published": N, "first_id": ..., "last_id": ...}``."""
 
 from __future__ import annotations
 
-import json
 import math
 
 from aiohttp import web
 
 from emulator.component import Component, Handler
+from emulator.control import ControlError, json_body, refuse
 from emulator.events.log import DEFAULT_LIMIT, EventLog
 from emulator.events.worker import BadReport, parse_reports
 
@@ -114,36 +114,19 @@ def handler(log: EventLog) -> Handler:
 
 async def report(log: EventLog, request: web.Request) -> web.Response:
     """``POST``: check every reported event, then publish them all, in order, or none."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return _refuse(f"a report is at most {MAX_BODY // 1024:,} KiB of JSON.", 413)
-    chunks: list[bytes] = []
-    size = 0
     try:
-        async for chunk in request.content.iter_any():  # a body without a length is read too
-            size += len(chunk)
-            if size > MAX_BODY:
-                return _refuse(f"a report is at most {MAX_BODY // 1024:,} KiB of JSON.", 413)
-            chunks.append(chunk)
-    except (ConnectionError, ValueError):
-        return _refuse("the request body could not be read.")
-    try:
-        body = json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError):
-        return _refuse('the body is not JSON; send {"events": [...]}.')
-    try:
+        body = await json_body(request, MAX_BODY, hint='; send {"events": [...]}.')
         events = parse_reports(body)
+    except ControlError as exc:
+        return refuse(str(exc), exc.status)
     except BadReport as exc:
-        return _refuse(str(exc))
+        return refuse(str(exc))
     entries = [log.publish(event) for event in events]  # no await in between: one run of them
     first = entries[0].id if entries else log.last_id + 1
     return web.json_response(
         {"published": len(entries), "first_id": first, "last_id": log.last_id},
         headers={"Cache-Control": "no-store"},
     )
-
-
-def _refuse(sentence: str, status: int = 400) -> web.Response:
-    return web.json_response({"error": sentence}, status=status)
 
 
 def component(log: EventLog) -> Component:

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from lab.endpoints import sentence_of
 from lab.trace.history import receipt_tag
 
 log = logging.getLogger(__name__)
@@ -170,10 +171,10 @@ class Reporter:
             return False
         if status != 200:
             self.dropped += len(batch)
+            why = sentence_of(reply, reply[:200].decode(errors="replace"))
             log.debug(
-                "%s refused %d reported steps (%d): %s",
-                self.endpoint, len(batch), status, _error_of(reply),
-            )  # fmt: skip
+                "%s refused %d reported steps (%d): %s", self.endpoint, len(batch), status, why
+            )
             return True
         self.sent += len(batch)
         return True
@@ -221,13 +222,6 @@ class Reporter:
                 self._conn = conn
             return response.status, data
         raise AssertionError("unreachable")
-
-
-def _error_of(reply: bytes) -> str:
-    try:
-        return str(json.loads(reply)["error"])
-    except (ValueError, KeyError, TypeError):
-        return reply[:200].decode(errors="replace")
 
 
 # -- what a worker reports about a message -------------------------------------------------------
