@@ -24,10 +24,16 @@ Scenario = Callable[[LabApp, Pilot], Awaitable[None]]
 
 
 def run(
-    tmp_path: Path, scenario: Scenario, speed: float = 1000.0, size: tuple[int, int] = (100, 30)
+    tmp_path: Path,
+    scenario: Scenario,
+    speed: float = 1000.0,
+    size: tuple[int, int] = (100, 30),
+    held: bool = False,
 ) -> None:
-    """``scenario`` against the app replaying the classroom recording."""
+    """``scenario`` against the app replaying the classroom recording; ``held``: the player
+    starts paused, so nothing plays before the scenario says so."""
     source = ReplaySource(classroom_run().write(tmp_path / "rec.jsonl"), speed=speed)
+    source.player.paused = held
 
     async def main() -> None:
         app = LabApp(source)
@@ -94,6 +100,7 @@ def test_p_pauses_the_display_while_collection_goes_on(tmp_path: Path) -> None:
     async def scenario(app: LabApp, pilot: Pilot) -> None:
         await pilot.press("p")
         assert app.paused
+        await pilot.press("space")  # only now does the recording play (it started held)
         await played(app)
         await redrawn(app, pilot)
         log = app.query_one(EventLog)
@@ -106,7 +113,7 @@ def test_p_pauses_the_display_while_collection_goes_on(tmp_path: Path) -> None:
         assert log.lines_written == len(classroom_run().events)
         assert app.query_one(QueuesPanel).rows[0][0] == "url2png"
 
-    run(tmp_path, scenario)
+    run(tmp_path, scenario, held=True)
 
 
 def test_question_mark_opens_help_and_escape_closes_it(tmp_path: Path) -> None:
