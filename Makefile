@@ -42,9 +42,10 @@ $(STAMP): pyproject.toml
 	@echo "set up: $(BIN)/lab is ready"
 
 # In a terminal, the lab opens on one screen (lab tui); without one (CI, scripts) it only starts.
+# `lab up --tui` does both in one process (it checks for the terminal), loading the TUI while
+# the local cloud starts.
 lab: setup
-	$(BIN)/lab up
-	@if [ -t 0 ] && [ -t 1 ]; then $(BIN)/lab tui; fi
+	$(BIN)/lab up --tui
 
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -3,12 +3,17 @@ background). ``--help`` lists every setting."""
 
 from __future__ import annotations
 
+import gc
 import logging
 
-from aiohttp import web
+# Off until moto is loaded (``MotoBridge._load`` turns it back on): what start-up makes lives as
+# long as the process, and collecting while it is made only costs time.
+gc.disable()
 
-from emulator.app import build_emulator
-from emulator.config import EmulatorSettings
+from aiohttp import web  # noqa: E402 - after the collector is off: imports make most of it
+
+from emulator.app import build_emulator  # noqa: E402
+from emulator.config import EmulatorSettings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

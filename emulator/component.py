@@ -36,3 +36,6 @@ class Component:
     stop: list[Hook] = field(default_factory=list)
     # what it adds to GET /_lab/health (the clock's speed, the delivery model's state)
     report: Callable[[], dict[str, Any]] | None = None
+    # how its services are, for GET /_lab/health: "running", or "starting" while what they
+    # answer from still loads in the background (None: always "running")
+    state: Callable[[], str] | None = None

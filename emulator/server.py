@@ -55,10 +55,20 @@ class Emulator:
             self._closing += component.closing
             self._shutdown += component.stop
         self._services = dict.fromkeys(sorted(names), "running")
+        self._states = [
+            ((*c.handlers, *c.serves), c.state) for c in self.components if c.state is not None
+        ]
         self._reports = [c.report for c in self.components if c.report is not None]
 
     def services(self) -> dict[str, str]:
-        return dict(self._services)
+        """Each service's state: "running", or "starting" while it still loads (the front door
+        opens before moto is loaded; requests for it wait until it is)."""
+        services = dict(self._services)
+        for names, state in self._states:
+            now = state()
+            if now != "running":
+                services.update(dict.fromkeys(names, now))
+        return services
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path

@@ -111,6 +111,17 @@ class LabConfig:
         }
         return cls(**st.from_strings(cls, raw, env_name))
 
+    def to_env(self) -> dict[str, str]:
+        """Every setting as its ``LAB_*`` variable: what a child process (a worker the TUI
+        starts) needs to join this lab, whatever its parent's environment says."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool):
+                value = "on" if value else "off"
+            out[env_name(f.name)] = str(value)
+        return out
+
     def emulator_settings(self) -> EmulatorSettings:
         """What the emulator of this lab runs with."""
         return EmulatorSettings(**{name: getattr(self, name) for name in _EMULATOR_FIELDS})

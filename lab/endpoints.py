@@ -43,8 +43,12 @@ class EndpointMissing(LabError):
 
 
 def opener() -> urllib.request.OpenerDirector:
-    """The emulator is the lab's own endpoint: never send its requests to an HTTP proxy."""
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    """The emulator is the lab's own endpoint: never send its requests to an HTTP proxy. One
+    opener for every call (building one costs more than a read of the event stream)."""
+    return _OPENER
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def reason_of(exc: Exception) -> str:

@@ -18,6 +18,9 @@ from pathlib import Path
 
 from lab.config import LabConfig
 
+# How often a start that is waited for is checked (a check is one local request or less).
+POLL_SECONDS = 0.02
+
 
 class LabError(RuntimeError):
     """Something the user can fix; the CLI prints it without a traceback."""
@@ -73,13 +76,28 @@ def start_and_wait(
     pass first, stop it and raise a ``LabError`` with the tail of its log (``log``, default
     ``logs/NAME.log``), so the user sees why it did not start."""
     pid = spawn(config, name, argv, env)
+    wait_started(config, name, pid, ready, what=what, wait=wait, log=log)
+    return pid
+
+
+def wait_started(
+    config: LabConfig,
+    name: str,
+    pid: int,
+    ready: Callable[[], bool],
+    *,
+    what: str,
+    wait: float,
+    log: Path | None = None,
+) -> None:
+    """The waiting half of ``start_and_wait``, for a process ``spawn`` started."""
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if ready():
-            return pid
+            return
         if running_pid(config, name) != pid or not _alive(pid):
             break
-        time.sleep(0.05)
+        time.sleep(POLL_SECONDS)
     log = log or config.log_dir / f"{name}.log"
     try:
         tail = log.read_text(errors="replace").splitlines()[-15:]
@@ -136,28 +154,50 @@ def emulator_health(config: LabConfig, timeout: float = 1.0) -> dict | None:
         return None
 
 
-def start_emulator(config: LabConfig, wait: float = 30.0) -> dict:
-    """Start the emulator unless it already answers; return its health document. Its settings
-    go on its command line; ``LAB_*`` variables are not passed down, so what it runs with is
-    exactly this configuration."""
-    health = emulator_health(config)
-    if health:
-        return health
+def emulator_ready(health: dict | None) -> bool:
+    """Whether every service of the emulator runs: it answers ``/_lab/health`` as soon as it
+    listens, while moto's services still say ``starting``."""
+    if not health:
+        return False
+    return all(state == "running" for state in health.get("services", {}).values())
+
+
+def launch_emulator(config: LabConfig) -> int | None:
+    """Start the emulator unless it already answers, without waiting for it: the pid of the
+    process started, or None. Its settings go on its command line; ``LAB_*`` variables are not
+    passed down, so what it runs with is exactly this configuration."""
+    if emulator_health(config) is not None:
+        return None
     argv = [sys.executable, "-m", "emulator", *config.emulator_settings().to_argv()]
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAB_")}
-    start_and_wait(
-        config,
-        "emulator",
-        argv,
-        lambda: emulator_health(config, timeout=0.5) is not None,
-        what="the emulator",
-        wait=wait,
-        env=env,
-    )
-    health = emulator_health(config)
+    return spawn(config, "emulator", argv, env)
+
+
+def wait_for_emulator(config: LabConfig, pid: int | None, wait: float = 30.0) -> dict:
+    """Until every service of the emulator runs (``pid``: the process ``launch_emulator``
+    started, whose log says why when it does not); its health document."""
+    health: dict | None = None
+
+    def ready() -> bool:
+        nonlocal health
+        health = emulator_health(config, timeout=0.5)
+        return emulator_ready(health)
+
+    if pid is not None:
+        wait_started(config, "emulator", pid, ready, what="the emulator", wait=wait)
+    else:
+        deadline = time.monotonic() + wait
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
     if health is None:
         raise LabError("the emulator started but does not answer at " + config.endpoint)
     return health
+
+
+def start_emulator(config: LabConfig, wait: float = 30.0) -> dict:
+    """Start the emulator unless it already answers, and wait until it runs; its health
+    document."""
+    return wait_for_emulator(config, launch_emulator(config), wait)
 
 
 def reset_state(config: LabConfig) -> None:

@@ -123,6 +123,7 @@ class SqsChangeVisibility(SqsEvent):
     type: ClassVar[str] = "sqs.change_visibility"
     message_id: str = described(_MESSAGE_ID)
     timeout: int = described("the new visibility timeout, in seconds from now")
+    injected: bool = described("the copy changed was one the delivery model injected", False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ class SqsVisibilityExpired(SqsEvent):
     message_id: str = described(_MESSAGE_ID)
     seq: int = described(_SEQ)
     receive_count: int = described("deliveries of this message so far")
+    injected: bool = described("the copy that came back was one the delivery model injected", False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,10 @@ class WorkerStarted(WorkerEvent):
     parallel: int = described("messages it works on at once")
     heartbeat: bool = described("whether it extends the visibility timeout while a job runs")
     renderer: str = described("what renders its pages: pyppeteer, playwright, or a test's fake")
+    host: str | None = described(
+        "the host it runs on (with ``pid``, what lets the TUI stop it on this machine)", None
+    )
+    pid: int | None = described("its process id on ``host``", None)
 
 
 @dataclass(frozen=True, slots=True)

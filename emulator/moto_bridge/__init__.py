@@ -4,10 +4,20 @@ because moto's backends are plain objects that are not safe to touch from two th
 
 Its state is saved to the state folder (see ``persistence``), so buckets, objects, load balancers
 and stacks survive ``lab down`` / ``lab up``. Objects put into and deleted from buckets with
-website hosting are published as events (see ``website``)."""
+website hosting are published as events (see ``website``).
+
+Loading moto (most of a second of imports) and restoring its state is the first job of that
+thread, started with the emulator and not awaited: the front door opens at once, so SQS and the
+``/_lab/`` endpoints answer while moto loads, and every request for moto (and every
+``run_sync``) queues behind that job, so none sees moto before its state is back. Until then
+``/_lab/health`` says moto's services are ``starting``."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +32,8 @@ from emulator.moto_bridge.persistence import MotoPersistence
 from emulator.moto_bridge.website import WebsiteObjectEvents
 from emulator.moto_bridge.wsgi import WsgiRunner
 
+log = logging.getLogger("emulator.moto")
+
 
 class MotoBridge:
     """The one way to moto for every part of the emulator: requests (``handle``), code that
@@ -31,13 +43,53 @@ class MotoBridge:
     def __init__(
         self, settings: EmulatorSettings, publish: Callable[[Event], None] | None = None
     ) -> None:
-        self.runner = WsgiRunner(create_moto_app(settings), settings.public_host, settings.port)
+        self.settings = settings
+        self.runner = WsgiRunner(None, settings.public_host, settings.port)  # app: see start
         self.persistence = MotoPersistence(self.runner.run_sync, settings.state_dir)
+        self._state = "starting"
+        self._loading: asyncio.Future[None] | None = None
         self.website = (
             WebsiteObjectEvents(self.runner.run_sync, settings.account_id, publish)
             if publish is not None
             else None
         )
+
+    async def start(self) -> None:
+        """Start-up hook: load moto and restore its state as the first job of moto's thread,
+        without waiting for it (see the module's docstring)."""
+        self._loading = self.runner.run_sync(self._load)
+        self._loading.add_done_callback(self._loaded)
+
+    def _load(self) -> None:
+        """On moto's thread: moto's app, then the saved state."""
+        try:
+            self.runner.app = create_moto_app(self.settings)
+            self.persistence.restore()
+        finally:
+            # ``python -m emulator`` starts with the garbage collector off: start-up makes about
+            # a million objects that live as long as the process (moto's modules and restored
+            # state, botocore's service models), and collecting while they were made took a
+            # third of the start. They are frozen (never walked again), and collection resumes.
+            gc.freeze()
+            gc.enable()
+
+    def _loaded(self, loading: asyncio.Future[None]) -> None:
+        if loading.cancelled():
+            return
+        error = loading.exception()
+        if error is None:
+            self._state = "running"
+            log.info("moto loaded: %s", ", ".join(MOTO_SERVICES))
+            return
+        # Only loading moto itself can fail here (a snapshot that cannot be read starts
+        # empty): without moto the emulator is no use, so it stops, as when this was awaited.
+        log.critical("moto could not be loaded; the emulator stops", exc_info=error)
+        logging.shutdown()
+        os._exit(1)
+
+    def state(self) -> str:
+        """For ``/_lab/health``: ``starting`` while moto loads, then ``running``."""
+        return self._state
 
     def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn`` on moto's thread; await the result."""
@@ -75,6 +127,7 @@ class MotoBridge:
             "moto",
             serves=MOTO_SERVICES,
             fallback=self.handle,
-            start=[self.persistence.restore],
+            start=[self.start],
             stop=[self.persistence.close],
+            state=self.state,
         )

@@ -48,11 +48,9 @@ class MotoPersistence:
         self._task: asyncio.Task[None] | None = None
         self._save_lock = asyncio.Lock()
 
-    async def restore(self) -> None:
-        """Startup hook: load the last snapshot, if any, before the first request."""
-        await self.run_on_moto(self._restore)
-
-    def _restore(self) -> None:
+    def restore(self) -> None:
+        """Load the last snapshot, if any. On moto's thread, before any request: ``MotoBridge``
+        runs it as the first job of that thread."""
         if not self.path.exists():
             log.info("no saved moto state in %s; starting empty", self.path)
             return

@@ -16,9 +16,11 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
 class WsgiRunner:
-    """Runs every call of one WSGI app on a single dedicated thread."""
+    """Runs every call of one WSGI app on a single dedicated thread, in the order they come.
+    The app may be set later (``app`` None), by a job run on that thread before any request:
+    the calls behind it wait for it."""
 
-    def __init__(self, app: WsgiApp, server_name: str, server_port: int) -> None:
+    def __init__(self, app: WsgiApp | None, server_name: str, server_port: int) -> None:
         self.app = app
         self.server_name = server_name
         self.server_port = server_port
@@ -47,6 +49,8 @@ class WsgiRunner:
             captured["headers"] = headers
             return lambda data: None
 
+        if self.app is None:
+            raise RuntimeError("the WSGI app is not loaded")
         chunks = self.app(environ, start_response)
         try:
             payload = b"".join(chunks)

@@ -46,7 +46,8 @@ def install(moto: MotoBridge, account_id: str) -> Component:
             answer = error_page(500, "InternalError", message, request_id)
         return to_aiohttp(answer, head=request.method == "HEAD")
 
-    return Component("s3web", handlers={"s3web": handle})
+    # website answers come out of moto: starting while it loads
+    return Component("s3web", handlers={"s3web": handle}, state=moto.state)
 
 
 def to_aiohttp(answer: SiteResponse, head: bool) -> web.Response:

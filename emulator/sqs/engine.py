@@ -647,7 +647,10 @@ class SqsEngine:
         queue.set_state(message, IN_FLIGHT, now + timeout)
         self._emit(
             sqs_events.SqsChangeVisibility(
-                queue=name, message_id=message.message_id, timeout=timeout
+                queue=name,
+                message_id=message.message_id,
+                timeout=timeout,
+                injected=message.injected,
             )
         )
         if timeout == 0:
@@ -689,6 +692,7 @@ class SqsEngine:
                         message_id=message.message_id,
                         seq=message.seq,
                         receive_count=message.receive_count,
+                        injected=message.injected,
                     )
                 )
             queue.set_state(message, READY)

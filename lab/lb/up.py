@@ -5,6 +5,7 @@ steps, one per part of the lab."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,9 +23,22 @@ def lab_stack_spec(config: LabConfig) -> lbstack.StackSpec:
     )
 
 
-def bring_up(config: LabConfig, echo: Callable[[str], object]) -> lbstack.Stack:
-    """Start the web servers (reusing running ones), then create or reuse the load balancer."""
-    outcomes = {spec.ip: fleet.start(config, spec) for spec in fleet.lab_specs(config)}
+def start_web_servers(config: LabConfig) -> dict[str, str]:
+    """Start the lab's web servers (reusing running ones), all at once: IP -> outcome."""
+    return fleet.start_all(config, fleet.lab_specs(config))
+
+
+def bring_up(
+    config: LabConfig,
+    echo: Callable[[str], object],
+    outcomes: dict[str, str] | None = None,
+    clients: tuple[Any, Any] | None = None,
+) -> lbstack.Stack:
+    """Start the web servers (reusing running ones), then create or reuse the load balancer.
+    ``outcomes``: those of ``start_web_servers`` when the caller started them already;
+    ``clients``: the EC2 and ELBv2 clients to use, when it made them already."""
+    if outcomes is None:
+        outcomes = start_web_servers(config)
     started = [ip for ip, outcome in outcomes.items() if outcome == fleet.STARTED]
     ips = ", ".join(config.web_ips) or "none"
     echo(
@@ -37,10 +51,9 @@ def bring_up(config: LabConfig, echo: Callable[[str], object]) -> lbstack.Stack:
             f"  {', '.join(shared)} port {config.web_port}: served by another lab's web servers, "
             "used as they are (set LAB_WEB_PORT for servers of this lab's own)"
         )
+    ec2, elbv2 = clients or (aws.client("ec2", config), aws.client("elbv2", config))
     try:
-        result = lbstack.ensure_stack(
-            aws.client("ec2", config), aws.client("elbv2", config), lab_stack_spec(config)
-        )
+        result = lbstack.ensure_stack(ec2, elbv2, lab_stack_spec(config))
     except (BotoCoreError, ClientError) as exc:
         raise runtime.LabError(f"creating the load balancer failed: {exc}") from None
     url = lbstack.listener_url(config.endpoint, result, config.local_port)

@@ -56,6 +56,8 @@ class QueueReport:
     duplicated: list[MessageHistory] = field(default_factory=list)  # delivered > 1 time
     extra: list[ExtraDelivery] = field(default_factory=list)
     inversions: int = 0  # against the queue's send order
+    # messages first delivered before some older ones, with how many older ones they passed
+    overtook: list[tuple[MessageHistory, int]] = field(default_factory=list)
     producer_inversions: int = 0  # against the producers' sequence numbers
     producer_pairs: int = 0  # how many pairs the producer check compared
     queued: int = 0  # sent, never delivered, still in the queue
@@ -73,15 +75,22 @@ class QueueReport:
         return Counter(extra.cause for extra in self.extra)
 
 
-def count_inversions(order: list[int]) -> int:
-    """Pairs (i, j) with i before j in ``order`` but ``order[i] > order[j]``."""
+def overtaken(order: list[int]) -> list[int]:
+    """For each item of ``order``, how many items before it are larger: for messages in send
+    order with their first delivery's position as the value, how many older messages this one
+    overtook."""
     seen: list[int] = []
-    inversions = 0
+    counts = []
     for value in order:
         position = bisect.bisect_right(seen, value)
-        inversions += len(seen) - position
+        counts.append(len(seen) - position)
         seen.insert(position, value)
-    return inversions
+    return counts
+
+
+def count_inversions(order: list[int]) -> int:
+    """Pairs (i, j) with i before j in ``order`` but ``order[i] > order[j]``."""
+    return sum(overtaken(order))
 
 
 def _cause(history: History, previous: Delivery, current: Delivery) -> str:
@@ -139,9 +148,11 @@ def check_queue(history: History, queue: str) -> QueueReport:
     delivered_in_send_order = sorted(
         (m for m in sent if m.first_delivery is not None), key=lambda m: m.send_id or 0
     )
-    report.inversions = count_inversions(
+    passed = overtaken(
         [m.first_delivery.event_id for m in delivered_in_send_order if m.first_delivery]
     )
+    report.inversions = sum(passed)
+    report.overtook = [(m, n) for m, n in zip(delivered_in_send_order, passed, strict=True) if n]
     by_producer: dict[str | None, list[MessageHistory]] = {}
     for message in messages:
         if message.producer_seq is not None and message.first_delivery is not None:

@@ -110,33 +110,43 @@ def _worker_message(history: History, event: Event) -> MessageHistory | None:
     return None
 
 
-def fold(events: Iterable[Event], queue: str | None = None) -> History:
-    """The history of every message (of ``queue``, or of all queues) in ``events``."""
-    history = History()
-    stream = None
-    for event in events:
+class Folder:
+    """Folds events into a ``History`` one at a time, so a reader that follows the stream
+    (the TUI) keeps the history current at the cost of each new event, instead of folding
+    everything again. ``max_messages``: the oldest messages are forgotten past this many."""
+
+    def __init__(self, queue: str | None = None, max_messages: int | None = None) -> None:
+        self.history = History()
+        self.queue = queue
+        self.max_messages = max_messages
+        self._stream: object = None
+
+    def add(self, event: Event) -> None:
+        history = self.history
         kind = str(event.get("type", ""))
         event_id = int(event.get("id", 0))
-        if event.get("stream") is not None and event.get("stream") != stream:
-            if stream is not None:
+        if event.get("stream") is not None and event.get("stream") != self._stream:
+            if self._stream is not None:
                 history.restarts.append(event_id)
-            stream = event.get("stream")
+            self._stream = event.get("stream")
         if history.first_id is None:
             history.first_id = event_id
         history.last_id = event_id
         if kind.startswith("worker."):
             _worker_step(history, event, kind, event_id)
-            continue
-        if not kind.startswith("sqs.") or (queue is not None and event.get("queue") != queue):
-            continue
+            return
+        if not kind.startswith("sqs.") or (
+            self.queue is not None and event.get("queue") != self.queue
+        ):
+            return
         if kind == "sqs.queue_purged":
             for found in history.of_queue(str(event.get("queue"))):
                 if not found.deleted and found.gone is None:
                     found.purged = True
-            continue
+            return
         message = _message(history, event)
         if message is None:
-            continue
+            return
         if kind == "sqs.send":
             message.send_id = event_id
             message.seq = event.get("seq")
@@ -158,7 +168,16 @@ def fold(events: Iterable[Event], queue: str | None = None) -> History:
             message.deleted = True
         elif kind in GONE_TYPES:
             message.gone = GONE_TYPES[kind]
-    return history
+        if self.max_messages is not None and len(history.messages) > self.max_messages:
+            del history.messages[next(iter(history.messages))]  # the oldest seen
+
+
+def fold(events: Iterable[Event], queue: str | None = None) -> History:
+    """The history of every message (of ``queue``, or of all queues) in ``events``."""
+    folder = Folder(queue)
+    for event in events:
+        folder.add(event)
+    return folder.history
 
 
 def _worker_step(history: History, event: Event, kind: str, event_id: int) -> None:

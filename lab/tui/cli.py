@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -36,5 +38,17 @@ def tui(config: LabConfig, replay: Path | None, speed: float) -> None:
     if replay is not None:
         LabApp(ReplaySource(replay, speed)).run()
         return
-    LabApp(LiveSource(config), config).run()
+    from lab.tui.actions import stop_started_workers
+
+    # a closed terminal (SIGHUP) ends the TUI as q does: the workers it started stop too
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
+    try:
+        LabApp(LiveSource(config), config).run()
+    finally:
+        stopped = stop_started_workers(config)
+    if stopped:
+        click.echo(
+            f"asked the {len(stopped)} worker(s) started from the TUI to stop (each finishes "
+            "the jobs it holds first)"
+        )
     click.echo(f"the lab is still running at {config.endpoint} (lab down stops it)")

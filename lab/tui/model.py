@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab.trace.checker import ExtraDelivery, QueueReport, check_queue
-from lab.trace.history import fold
+from lab.trace.history import Folder
 
 Event = Mapping[str, Any]
 
 RATE_WINDOW = 60.0  # seconds (emulated) the per-second rates are averaged over
 SPARK_POINTS = 60  # depth samples a queue's sparkline keeps
 RECENT_STATUSES = 20
+EFFECTS = (("duplicate", "dup"), ("reorder", "reorder"))  # the delivery model's, in short
 LOG_LINES = 500
-TRACE_LIMIT = 200_000  # sqs.* and worker.* events kept for the anomaly checker
+TRACE_LIMIT = 200_000  # sqs.* and worker.* events kept for the message histories
+TRACE_MESSAGES = 10_000  # messages the anomaly checker remembers (the newest): a class's run
 ATTRIBUTES = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -78,7 +80,9 @@ class QueueView:
 
 @dataclass
 class InFlight:
-    """A message held by a consumer: hidden until ``visible_at`` (emulated epoch seconds)."""
+    """A message held by a consumer: hidden until ``visible_at`` (emulated epoch seconds). An
+    injected copy (the delivery model's duplicate) is a row of its own: two consumers can hold
+    the same message at once."""
 
     queue: str
     message_id: str
@@ -87,6 +91,20 @@ class InFlight:
     job_id: str | None = None
     worker: str | None = None
     injected: bool = False
+    receipt: str | None = None  # the receive's receipt tag: which worker report is about it
+
+
+# what a worker is doing, for its timeline (the busiest phase wins a time slot)
+POLLING, RENDERING, DELETING, FAILED, STOPPED, DIED = (
+    "polling",
+    "rendering",
+    "deleting",
+    "failed",
+    "stopped",
+    "died",
+)
+_RANK = (DIED, FAILED, RENDERING, DELETING, POLLING, STOPPED)  # busiest first
+TIMELINE_POINTS = 2000  # phase changes a worker's timeline keeps
 
 
 @dataclass
@@ -100,6 +118,36 @@ class WorkerView:
     failures: int = 0
     last_at: float = 0.0
     stopped: bool = False
+    died: bool = False  # its process is gone without a worker.stopped (a live source checks)
+    host: str | None = None
+    pid: int | None = None
+    busy: dict[str, str] = field(default_factory=dict)  # delivery -> its phase, now
+    # (emulated time, phase, renders at once) at each change: the timeline panel's data
+    timeline: deque[tuple[float, str, int]] = field(
+        default_factory=lambda: deque(maxlen=TIMELINE_POINTS)
+    )
+
+    @property
+    def phase(self) -> str:
+        if self.died:
+            return DIED
+        if self.stopped:
+            return STOPPED
+        if RENDERING in self.busy.values():
+            return RENDERING
+        if self.busy:
+            return DELETING
+        return POLLING
+
+    @property
+    def renders(self) -> int:
+        return sum(1 for phase in self.busy.values() if phase == RENDERING)
+
+    def mark(self, at: float, phase: str | None = None) -> None:
+        """A point on the timeline: ``phase`` (a failure) or the phase it is in now."""
+        point = (at, phase or self.phase, self.renders)
+        if not self.timeline or self.timeline[-1][1:] != point[1:] or phase == FAILED:
+            self.timeline.append(point)
 
 
 @dataclass
@@ -111,6 +159,26 @@ class TargetView:
     reason: str | None = None
     requests: Rate = field(default_factory=Rate)
     address: str | None = None
+    from_aws: bool = False  # the state is DescribeTargetHealth's answer, not an event's
+    private_ip: str | None = None  # an instance target's (DescribeInstances); else its id
+
+    @property
+    def shown_ip(self) -> str:
+        """The private IP the target's page reports: an instance's, or the address itself."""
+        return self.private_ip or self.target_id
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A row of the anomalies list: an extra delivery (``kind`` duplicate, with its cause) or
+    a message first delivered before older ones (``kind`` out of order)."""
+
+    kind: str
+    queue: str
+    message_id: str
+    job_id: str | None
+    detail: str
+    cause: str | None = None  # a duplicate's, as lab.trace.checker names it
 
 
 @dataclass
@@ -139,16 +207,51 @@ class Anomalies:
     def producer_out_of_order(self) -> int:
         return sum(report.producer_inversions for report in self.reports)
 
+    def rows(self) -> list[Anomaly]:
+        """Duplicates, then messages that overtook older ones, queue by queue."""
+        found = []
+        for report in self.reports:
+            for extra in report.extra:
+                found.append(
+                    Anomaly(
+                        DUPLICATE,
+                        report.queue,
+                        extra.message_id,
+                        extra.job_id,
+                        f"delivery {extra.receive_count}",
+                        extra.cause,
+                    )
+                )
+            for message, count in report.overtook:
+                found.append(
+                    Anomaly(
+                        OUT_OF_ORDER,
+                        report.queue,
+                        message.message_id,
+                        message.job_id,
+                        f"overtook {count} older",
+                    )
+                )
+        return found
+
+
+DUPLICATE, OUT_OF_ORDER = "duplicate", "out of order"
+
 
 class LabView:
     """Everything the panels show, kept up to date one event at a time (``apply``)."""
 
     def __init__(self) -> None:
         self.queues: dict[str, QueueView] = {}
-        self.in_flight: dict[tuple[str, str], InFlight] = {}
+        self.in_flight: dict[tuple[str, str, bool], InFlight] = {}
         self.workers: dict[str, WorkerView] = {}
         self.targets: dict[tuple[str, str], TargetView] = {}
-        self.statuses: deque[tuple[int, str | None]] = deque(maxlen=RECENT_STATUSES)
+        # (status, target group, target id) of the last requests a listener answered
+        self.statuses: deque[tuple[int, str | None, str | None]] = deque(maxlen=RECENT_STATUSES)
+        self.rules: list[str] | None = None  # the listeners' rules, from DescribeRules
+        self.balancer_error: str | None = None  # why the last DescribeTargetHealth poll failed
+        # None: not known yet; False: this endpoint has no lab event stream (LocalStack, AWS)
+        self.stream_available: bool | None = None
         self.log: deque[Event] = deque(maxlen=LOG_LINES)
         self.notices: deque[str] = deque(maxlen=20)
         self.clock_speed = 1.0
@@ -157,6 +260,7 @@ class LabView:
         self.events_seen = 0
         self.stream: str | None = None
         self._trace: deque[Event] = deque(maxlen=TRACE_LIMIT)
+        self._folder = Folder(max_messages=TRACE_MESSAGES)  # the checker's history, kept current
         self._anomalies: Anomalies | None = Anomalies()
         self._slot: int | None = None  # the real second of the last sparkline point
 
@@ -173,6 +277,7 @@ class LabView:
         at = float(event.get("at", self.now) or self.now)
         self.now = max(self.now, at)
         self.events_seen += 1
+        self.stream_available = True
         self.log.append(event)
         stream = event.get("stream")
         if stream is not None and stream != self.stream:
@@ -181,6 +286,7 @@ class LabView:
             self.stream = str(stream)
         if kind.startswith(("sqs.", "worker.")):
             self._trace.append(event)
+            self._folder.add(event)
             self._anomalies = None
         handler = _HANDLERS.get(kind)
         if handler is not None:
@@ -211,6 +317,39 @@ class LabView:
             queue.delayed = int(attrs.get(ATTRIBUTES[2], 0))
             queue.depth_history.append(queue.visible + queue.not_visible + queue.delayed)
 
+    def apply_target_health(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """``DescribeTargetHealth`` answers (target_group, target_id, port, state, reason), for
+        every target group: what the panel shows is then what AWS said."""
+        answered: set[tuple[str, str]] = set()
+        for row in rows:
+            key = (str(row["target_group"]), str(row["target_id"]))
+            answered.add(key)
+            target = self.targets.get(key) or TargetView(*key)
+            self.targets[key] = target
+            target.port, target.state = row.get("port"), str(row.get("state"))
+            target.reason, target.from_aws = row.get("reason"), True
+            target.private_ip = row.get("private_ip") or target.private_ip
+        for key in [k for k, t in self.targets.items() if t.from_aws and k not in answered]:
+            del self.targets[key]  # deregistered
+
+    def apply_rules(self, rules: list[str]) -> None:
+        self.rules = rules
+
+    def apply_workers_alive(self, alive: Mapping[str, bool], since: float | None = None) -> None:
+        """Which workers' processes still run (a live source looks on this machine, and
+        looked last at ``since``: a death found now happened after that, and after the
+        worker's last report)."""
+        for name, running in alive.items():
+            worker = self.workers.get(name)
+            if worker is not None and not running and not worker.stopped and not worker.died:
+                worker.died = True
+                worker.step = "died"
+                worker.busy.clear()
+                worker.mark(max(worker.last_at, since or worker.last_at))
+
+    def stream_missing(self) -> None:
+        self.stream_available = False
+
     def _sample(self, at: float) -> None:
         """A sparkline point for queues no source polls (a replay), the events' estimate, once
         per real second of the run: taken from event times, so a replay draws the same
@@ -231,7 +370,41 @@ class LabView:
     def not_visible(self, queue: QueueView) -> int:
         if queue.not_visible is not None:
             return queue.not_visible
-        return sum(1 for (name, _), _m in self.in_flight.items() if name == queue.name)
+        return sum(1 for key in self.in_flight if key[0] == queue.name)
+
+    def history(self, message_id: str) -> list[Event]:
+        """Everything the stream said about one message, from send to delete: the SQS events
+        (in its queue, and in a dead-letter queue it moved to) and the workers' reports."""
+        return [event for event in self._trace if event.get("message_id") == message_id]
+
+    def timeline(self, worker: WorkerView, slots: int) -> list[tuple[str, int]]:
+        """The last real minute of ``worker`` in ``slots`` equal slots, oldest first: each
+        slot's busiest phase (a failure, then rendering, deleting, polling) and the most
+        renders at once in it; ("", 0) before the worker's first report."""
+        span = RATE_WINDOW * self.clock_speed
+        start = self.now - span
+        width = span / slots
+        points = worker.timeline
+        out: list[tuple[str, int]] = []
+        index = 0
+        current: tuple[float, str, int] | None = None
+        while index < len(points) and points[index][0] <= start:
+            current = points[index]
+            index += 1
+        for slot in range(slots):
+            end = start + (slot + 1) * width
+            inside = [current] if current else []
+            while index < len(points) and points[index][0] <= end:
+                current = points[index]
+                inside.append(current)
+                index += 1
+            if not inside:
+                out.append(("", 0))
+                continue
+            phases = {phase for _, phase, _ in inside}
+            renders = max(count for _, _, count in inside)
+            out.append((next((p for p in _RANK if p in phases), inside[-1][1]), renders))
+        return out
 
     def in_flight_rows(self) -> list[InFlight]:
         """Soonest to become visible again first: the one about to come back is on top."""
@@ -245,22 +418,41 @@ class LabView:
         return emulated / self.clock_speed
 
     def anomalies(self) -> Anomalies:
-        """Duplicates by cause and inversions, by ``lab.trace``'s checker (recomputed only
-        after new SQS or worker events)."""
+        """Duplicates by cause and inversions, by ``lab.trace``'s checker over the history
+        folded as events came (checked again only after new SQS or worker events)."""
         if self._anomalies is None:
-            history = fold(self._trace)
+            history = self._folder.history
             self._anomalies = Anomalies([check_queue(history, q) for q in history.queues()])
         return self._anomalies
 
     def recent_statuses(self) -> list[int]:
-        return [status for status, _ in self.statuses]
+        return [status for status, _, _ in self.statuses]
+
+    def recent_answers(self, count: int) -> list[tuple[int, str]]:
+        """The last ``count`` requests: status, and the private IP of the target that
+        answered ("-": the load balancer answered itself)."""
+        out = []
+        for status, group, target_id in list(self.statuses)[-count:]:
+            target = self.targets.get((str(group), str(target_id)))
+            ip = target.shown_ip if target else (target_id or "-")
+            out.append((status, ip))
+        return out
 
     def chaos_summary(self) -> str:
-        if not self.chaos:
+        """``on: dup 20% reorder 50% delay, seed 7``: the main effects for every standard
+        queue, and the seed; ``off``; ``unknown`` before the source said."""
+        chaos = self.chaos
+        if not chaos:
             return "unknown"
-        if not self.chaos.get("enabled"):
+        if not chaos.get("enabled"):
             return "off"
-        return f"on (seed {self.chaos.get('seed')})"
+        default = chaos.get("default") or {}
+        effects = [f"{short} {default[name]:.0%}" for name, short in EFFECTS if default.get(name)]
+        if (default.get("delay") or [0, 0])[-1]:
+            effects.append("delay")
+        if chaos.get("queues"):
+            effects.append(f"+{len(chaos['queues'])} queue(s)")
+        return f"on: {' '.join(effects) or 'nothing'}, seed {chaos.get('seed')}"
 
     # -- the handlers ----------------------------------------------------------------------
 
@@ -274,10 +466,17 @@ class LabView:
         for message in self.in_flight.values():
             self._queue(message.queue).waiting.add(message.message_id)
         self.in_flight.clear()
+        for worker in self.workers.values():
+            worker.busy.clear()
 
-    def _give_back(self, queue: str, message_id: str) -> None:
-        if self.in_flight.pop((queue, message_id), None) is not None:
-            self._queue(queue).waiting.add(message_id)
+    def _give_back(self, key: tuple[str, str, bool]) -> None:
+        if self.in_flight.pop(key, None) is not None:
+            self._queue(key[0]).waiting.add(key[1])
+
+
+def _copy(event: Event) -> tuple[str, str, bool]:
+    """The in-flight key of the delivery an event is about: an injected copy is its own."""
+    return (str(event["queue"]), str(event["message_id"]), bool(event.get("injected")))
 
 
 def _queue_created(view: LabView, event: Event, at: float) -> None:
@@ -300,38 +499,39 @@ def _send(view: LabView, event: Event, at: float) -> None:
 
 
 def _receive(view: LabView, event: Event, at: float) -> None:
-    queue = view._queue(str(event["queue"]))
-    message_id = str(event["message_id"])
+    key = _copy(event)
+    queue = view._queue(key[0])
     queue.received.add(at)
-    queue.waiting.discard(message_id)
-    view.in_flight[(queue.name, message_id)] = InFlight(
+    queue.waiting.discard(key[1])
+    view.in_flight[key] = InFlight(
         queue.name,
-        message_id,
+        key[1],
         int(event.get("receive_count", 1)),
         at + float(event.get("visibility_timeout", 0)),
-        injected=bool(event.get("injected")),
+        injected=key[2],
+        receipt=event.get("receipt"),
     )
 
 
 def _delete(view: LabView, event: Event, at: float) -> None:
-    queue = view._queue(str(event["queue"]))
-    message_id = str(event["message_id"])
+    key = _copy(event)
+    queue = view._queue(key[0])
     queue.deleted.add(at)
-    queue.waiting.discard(message_id)
-    view.in_flight.pop((queue.name, message_id), None)
+    queue.waiting.discard(key[1])
+    view.in_flight.pop(key, None)
 
 
 def _change_visibility(view: LabView, event: Event, at: float) -> None:
-    key = (str(event["queue"]), str(event["message_id"]))
+    key = _copy(event)
     timeout = float(event.get("timeout", 0))
     if timeout <= 0:
-        view._give_back(*key)
+        view._give_back(key)
     elif key in view.in_flight:
         view.in_flight[key].visible_at = at + timeout
 
 
 def _expired(view: LabView, event: Event, at: float) -> None:
-    view._give_back(str(event["queue"]), str(event["message_id"]))
+    view._give_back(_copy(event))
 
 
 def _dead_letter(view: LabView, event: Event, at: float) -> None:
@@ -339,7 +539,7 @@ def _dead_letter(view: LabView, event: Event, at: float) -> None:
     message_id = str(event["message_id"])
     queue.dead_lettered += 1
     queue.waiting.discard(message_id)
-    view.in_flight.pop((queue.name, message_id), None)
+    view.in_flight.pop((queue.name, message_id, False), None)
     view._queue(str(event["target"])).waiting.add(message_id)
 
 
@@ -375,25 +575,43 @@ _STEPS = {
 def _worker_step(view: LabView, event: Event, at: float) -> None:
     worker = _worker(view, event)
     kind = str(event["type"])
+    delivery = str(event.get("receipt") or event.get("message_id") or "")
     worker.step = _STEPS.get(kind, kind.removeprefix("worker."))
-    if kind == "worker.rendering":
+    failed = False
+    if kind == "worker.started":
+        worker.host, worker.pid = event.get("host"), event.get("pid")
+        worker.stopped = worker.died = False
+        worker.busy.clear()
+    elif kind == "worker.received":
+        worker.busy[delivery] = DELETING  # holding it; rendering starts with its report
+        key = (str(event.get("queue")), str(event.get("message_id")))
+        for copy in ((*key, False), (*key, True)):
+            held = view.in_flight.get(copy)
+            if held is not None and held.receipt in (None, event.get("receipt")):
+                held.worker = worker.name
+                held.job_id = event.get("job_id")
+    elif kind == "worker.rendering":
         worker.url = str(event.get("url"))
         worker.step = f"rendering {worker.url}"
+        worker.busy[delivery] = RENDERING
     elif kind == "worker.uploaded":
         worker.pages_done += 1
         worker.step = "uploaded, deleting"
+        worker.busy[delivery] = DELETING
     elif kind == "worker.duplicate":
         worker.duplicates += 1
+        worker.busy[delivery] = DELETING
+    elif kind == "worker.deleted":
+        worker.busy.pop(delivery, None)
     elif kind == "worker.failed":
         worker.failures += 1
         worker.step = f"failed: {event.get('kind')}"
+        worker.busy.pop(delivery, None)
+        failed = True
     elif kind == "worker.stopped":
         worker.stopped = True
-    if kind == "worker.received":
-        key = (str(event.get("queue")), str(event.get("message_id")))
-        if key in view.in_flight:
-            view.in_flight[key].worker = worker.name
-            view.in_flight[key].job_id = event.get("job_id")
+        worker.busy.clear()
+    worker.mark(at, FAILED if failed else None)
 
 
 def _target(view: LabView, event: Event) -> TargetView:
@@ -412,7 +630,9 @@ def _target_state(view: LabView, event: Event, at: float) -> None:
 
 
 def _request(view: LabView, event: Event, at: float) -> None:
-    view.statuses.append((int(event.get("status", 0)), event.get("target_address")))
+    view.statuses.append(
+        (int(event.get("status", 0)), event.get("target_group"), event.get("target_id"))
+    )
     if event.get("target_id") is None:
         return
     target = _target(view, event)

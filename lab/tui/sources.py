@@ -25,7 +25,7 @@ from lab import events as stream
 from lab.chaos_cli import clock_state
 from lab.config import LabConfig
 from lab.runtime import LabError, emulator_health
-from lab.tui.model import ATTRIBUTES
+from lab.tui.polls import read_attributes, read_balancer
 
 Post = Callable[[Message], object]
 POLL_INTERVAL = 2.0  # seconds between GetQueueAttributes polls
@@ -59,6 +59,31 @@ class AttributesRead(Message):
         super().__init__()
         self.attributes = attributes
         self.clock = clock
+
+
+class BalancerRead(Message):
+    """One poll of the load balancers: ``DescribeTargetHealth`` of every target group (rows of
+    target_group, target_id, port, state, reason, private_ip) and the listeners' rules, one
+    line each."""
+
+    def __init__(self, targets: list[dict[str, Any]], rules: list[str]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.rules = rules
+
+
+class ReadFailed(Message):
+    """A poll failed (``what``: the API call): the endpoint may not have that service at all
+    (LocalStack's free edition has no ELBv2)."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        super().__init__()
+        self.what = what
+        self.reason = reason
+
+
+class StreamMissing(Message):
+    """The endpoint has no lab event stream (LocalStack, AWS): panels fed by it stay empty."""
 
 
 class HealthRead(Message):
@@ -96,7 +121,7 @@ class LiveSource:
         self._thread: threading.Thread | None = None
 
     def describe(self) -> str:
-        return f"live: {self.config.endpoint}"
+        return f"live {self.config.endpoint.removeprefix('http://')}"
 
     def drain(self) -> tuple[list[stream.Event], list[str]]:
         """What arrived since the last drain (called on the UI thread)."""
@@ -137,41 +162,48 @@ class LiveSource:
                     return
                 self._put(post, item.sentence() if isinstance(item, stream.Notice) else item)
         except LabError as exc:  # LocalStack, AWS: no event stream
+            post(StreamMissing())
             self._put(
                 post,
-                f"{exc}: the in-flight, anomalies, workers and load balancer panels stay empty "
-                "here; queue numbers still come from GetQueueAttributes",
+                f"{exc}: in flight, anomalies, workers and requests stay empty here; queue "
+                "depths and target health still come from GetQueueAttributes and "
+                "DescribeTargetHealth",
             )
 
     def poll(self, post: Post) -> None:
         """A Textual worker thread's body: queue attributes every ``POLL_INTERVAL`` seconds."""
         worker = get_current_worker()
         sqs = aws.client("sqs", self.config)
-        failing, health = False, None
+        elb = aws.client("elbv2", self.config)
+        ec2 = aws.client("ec2", self.config)
+        failing: set[str] = set()
+        health = None
+
+        def attempt(what: str, read: Callable[[], Message]) -> None:
+            """One read; a failure is said once (and again only after it worked), and the
+            panels it feeds are told (``ReadFailed``)."""
+            try:
+                post(read())
+                failing.discard(what)
+            except Exception as exc:  # noqa: BLE001 (any cloud error: say it once, retry)
+                if what not in failing:
+                    post(SourceNote(f"{what} failed ({exc}); trying again"))
+                    post(ReadFailed(what, str(exc)))
+                failing.add(what)
+
         while not worker.is_cancelled:
             if health is None:
                 health = emulator_health(self.config)
                 if health is not None:
                     post(HealthRead(health))
-            try:
-                post(AttributesRead(read_attributes(sqs), _clock(self.config)))
-                failing = False
-            except Exception as exc:  # noqa: BLE001 (any cloud error: say it once, retry)
-                if not failing:
-                    post(SourceNote(f"GetQueueAttributes failed ({exc}); trying again"))
-                failing = True
+            attempt(
+                "GetQueueAttributes",
+                lambda: AttributesRead(read_attributes(sqs), _clock(self.config)),
+            )
+            attempt("DescribeTargetHealth", lambda: BalancerRead(*read_balancer(elb, ec2)))
             deadline = time.monotonic() + POLL_INTERVAL
             while time.monotonic() < deadline and not worker.is_cancelled:
                 time.sleep(0.1)
-
-
-def read_attributes(sqs: Any) -> dict[str, dict[str, str]]:
-    """Every queue's depth, as ``GetQueueAttributes`` answers it, by queue name."""
-    found: dict[str, dict[str, str]] = {}
-    for url in sqs.list_queues().get("QueueUrls", []):
-        reply = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(ATTRIBUTES))
-        found[url.rstrip("/").rsplit("/", 1)[-1]] = reply.get("Attributes", {})
-    return found
 
 
 def _clock(config: LabConfig) -> dict[str, Any] | None:
@@ -281,10 +313,8 @@ class ReplaySource:
     def describe(self) -> str:
         player = self.player
         state = "paused" if player.paused else ("done" if player.done else "playing")
-        return (
-            f"replay: {self.path.name} {player.index}/{len(player.events)} "
-            f"{state} x{player.speed:g}"
-        )
+        where = f"{player.index}/{len(player.events)}"
+        return f"replay {self.path.name} {where} {state} ×{player.speed:g}"
 
     def tick(self, post: Post) -> None:
         played = self.player.advance(self.TICK)

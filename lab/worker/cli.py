@@ -73,6 +73,8 @@ async def serve(
             parallel=parallel,
             heartbeat=settings.heartbeat,
             renderer=renderer_kind,
+            host=socket.gethostname(),
+            pid=os.getpid(),
         )
         log.info(
             "ready: worker %s polling %s (max %d messages, visibility %d s, wait %d s, "

@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from bench.common import stop_process
 from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -68,13 +69,8 @@ class EmulatorProcess:
         raise RuntimeError("emulator did not answer within 30 s")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc)
 
     def kill9(self) -> None:
         assert self.proc is not None

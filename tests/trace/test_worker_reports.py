@@ -78,7 +78,10 @@ def test_each_step_is_reported_after_the_sqs_event_it_follows(emulator, tmp_path
 
     types = [e["type"] for e in events if e.get("worker") == "w-steps"]
     assert types[0] == "worker.polling"  # alive, asking, before it had anything
-    assert types[-1] == "worker.polling"  # and the receive that came back empty
+    # and the receive that came back empty, after the last message it got (a job still
+    # finishing may report after it: the worker polls again while a page renders)
+    last_received = max(i for i, kind in enumerate(types) if kind == "worker.received")
+    assert "worker.polling" in types[last_received + 1 :]
 
 
 def test_the_last_attempt_is_reported_final(emulator, tmp_path: Path) -> None:

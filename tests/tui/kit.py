@@ -70,8 +70,10 @@ class Story:
             **more,
         )
 
-    def delete(self, message_id: str, seq: int, queue: str = "url2png") -> None:
-        self.add("sqs.delete", queue=queue, message_id=message_id, seq=seq, injected=False)
+    def delete(
+        self, message_id: str, seq: int, queue: str = "url2png", injected: bool = False
+    ) -> None:
+        self.add("sqs.delete", queue=queue, message_id=message_id, seq=seq, injected=injected)
 
     def write(self, path: Path) -> Path:
         path.write_text("".join(json.dumps(event) + "\n" for event in self.events))
@@ -109,7 +111,7 @@ def classroom_run() -> Story:
     story.later(1).receive("m2", 2, count=2, injected=True)
     story.worker("received", "w1", "m2", count=2, seq=2)
     story.worker("duplicate", "w1", "m2", count=2, seq=2, rendered=False)
-    story.delete("m2", 2)
+    story.delete("m2", 2, injected=True)
     story.worker("deleted", "w1", "m2", count=2, seq=2)
     story.add(
         "elb.target_state",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lab.chaos_cli import chaos_state, clock_state
 from lab.config import LabConfig
-from lab.tui.app import SUBMIT, LabApp
+from lab.tui.app import SUBMIT_COUNTS, LabApp
 from lab.tui.sources import LiveSource, ReplaySource
 from lab.tui.widgets.inflight import InFlightPanel
 from lab.tui.widgets.queues import QueuesPanel
@@ -57,22 +57,25 @@ def test_live_panels_equal_aws_and_the_keys_act_on_the_lab(
             inflight = app.query_one(InFlightPanel)
             assert any(held["MessageId"].startswith(row[0]) for row in inflight.rows)
 
-            await pilot.press("s")  # submit: the queue grows, and the panel with it
-            await wait_until_async(lambda: shown() == (cloud.queue, str(2 + SUBMIT), "1", "1"), 10)
+            await pilot.press("s", "enter")  # submit 5: the queue grows, and the panel with it
+            submitted = 2 + SUBMIT_COUNTS[0]
+            await wait_until_async(lambda: shown() == (cloud.queue, str(submitted), "1", "1"), 10)
             assert shown() == await asyncio.to_thread(aws_says)
 
             before = chaos_state(config)["enabled"]
             # the health document says what is in force before any control event
             await wait_until_async(lambda: app.view.chaos_summary() != "unknown", 10)
             assert (app.view.chaos or {}).get("enabled") == before
-            await pilot.press("c")
+            await pilot.press("c", "down", "enter")  # off is last when it is off
             await wait_until_async(
-                lambda: chaos_state(config)["enabled"] != before, 10, blocking=True
-            )
-            await pilot.press("c")
-            await wait_until_async(
-                lambda: chaos_state(config)["enabled"] == before, 10, blocking=True
-            )
+                lambda: chaos_state(config)["default"]["reorder"] == 0.1, 10, blocking=True
+            )  # the realistic preset
+            await wait_until_async(lambda: app.view.chaos_summary().startswith("on: dup 1%"), 10)
+            await pilot.press("c", "enter")  # off is first when it is on
+            await wait_until_async(lambda: not chaos_state(config)["enabled"], 10, blocking=True)
+            await pilot.press("c", "escape")  # backing out changes nothing
+            await pilot.pause()
+            assert not chaos_state(config)["enabled"]
 
             await pilot.press("plus")
             await wait_until_async(lambda: clock_state(config)["speed"] == 2, 10, blocking=True)

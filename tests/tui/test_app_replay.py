@@ -12,8 +12,10 @@ from lab.tui.app import LabApp
 from lab.tui.sources import ReplaySource
 from lab.tui.widgets.anomalies import AnomaliesPanel
 from lab.tui.widgets.balancer import BalancerPanel
+from lab.tui.widgets.choose import AskScreen
 from lab.tui.widgets.eventlog import EventLog
 from lab.tui.widgets.help import HelpScreen
+from lab.tui.widgets.history import HistoryScreen
 from lab.tui.widgets.inflight import InFlightPanel
 from lab.tui.widgets.queues import QueuesPanel
 from lab.tui.widgets.workers import WorkersPanel
@@ -69,7 +71,7 @@ def test_the_panels_show_the_recording(tmp_path: Path) -> None:
             ("w1", "done", "1"),
             ("w2", "received", "0"),
         ]
-        assert [row[1] for row in app.query_one(BalancerPanel).rows] == ["healthy", "unhealthy"]
+        assert [row[3] for row in app.query_one(BalancerPanel).rows] == ["healthy", "unhealthy"]
         assert app.query_one(EventLog).lines_written == len(classroom_run().events)
 
     run(tmp_path, scenario)
@@ -161,9 +163,74 @@ def test_greater_and_less_than_change_the_replay_speed(tmp_path: Path) -> None:
 
 def test_live_keys_do_nothing_in_a_replay(tmp_path: Path) -> None:
     async def scenario(app: LabApp, pilot: Pilot) -> None:
-        await pilot.press("s", "c", "plus", "minus")
+        await pilot.press("s", "w", "k", "f", "l", "h", "c", "plus", "minus", "x")
         await pilot.pause()
+        assert app.screen is app.screen_stack[0]  # no question was asked
         assert app.view.clock_speed in (1.0, 20.0)  # what the recording says, untouched
         assert [w for w in app.workers if w.group == "actions"] == []
 
     run(tmp_path, scenario)
+
+
+def test_slash_filters_the_log_and_a_bad_filter_says_how(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await played(app)
+        log = app.query_one(EventLog)
+        await pilot.press("slash")
+        await pilot.pause()
+        assert isinstance(app.screen, AskScreen)
+        await pilot.press(*"type:sqs.delete", "enter")
+        await pilot.pause()
+        assert app.log_filter.types == ("sqs.delete",)
+        assert [line.text for line in log.lines][-1].split()[2] == "sqs.delete"
+        assert len(log.lines) == 2  # the two deletes of the recording, nothing else
+        assert "filter type:sqs.delete" in str(app.query_one("#status").render())
+        await pilot.press("slash", *"colour:red", "enter")
+        await pilot.pause()
+        assert any("is not a filter" in n.message for n in app._notifications)
+        assert app.log_filter.types == ("sqs.delete",)  # the old filter stays
+        await pilot.press("slash", "ctrl+u", "enter")  # empty: everything again
+        await pilot.pause()
+        assert not app.log_filter and len(log.lines) == len(classroom_run().events)
+
+    run(tmp_path, scenario)
+
+
+def test_e_exports_what_is_shown(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await played(app)
+        await pilot.press("slash", *"t:elb.request", "enter")
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, AskScreen)
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await pilot.pause()
+        assert any("wrote 3 event(s)" in n.message for n in app._notifications)
+
+    run(tmp_path, scenario)
+    lines = target.read_text().splitlines()
+    assert lines[0].startswith("id,at,type,") and len(lines) == 4
+    assert all(",elb.request," in line for line in lines[1:])
+
+
+def test_choosing_an_anomaly_opens_its_message_history(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await played(app)
+        await redrawn(app, pilot)
+        await pilot.press("a", "down", "enter")  # the second row: m2 out of order
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        assert app.screen.message_id == "m2"
+        assert [e["type"] for e in app.screen.events][:2] == ["sqs.send", "sqs.receive"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HistoryScreen)
+        table = "#anomalies DataTable"  # the mouse: a click chooses a row, a second opens it
+        await pilot.click(table, offset=(5, 1))
+        await pilot.click(table, offset=(5, 1))
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+
+    run(tmp_path, scenario, size=(160, 48))

@@ -139,9 +139,9 @@ def test_clock_and_delivery_model_from_control_events_or_health() -> None:
     view.apply_health({"clock": {"speed": 5}, "chaos": {"enabled": False, "seed": 1}})
     assert (view.clock_speed, view.chaos_summary()) == (5.0, "off")
     view = view_of(classroom_run())
-    assert (view.clock_speed, view.chaos_summary()) == (20.0, "on (seed 7)")
+    assert (view.clock_speed, view.chaos_summary()) == (20.0, "on: dup 20%, seed 7")
     view.apply_health({"clock": {"speed": 5}, "chaos": {"enabled": False}})
-    assert view.chaos_summary() == "on (seed 7)"  # the stream's newer word stands
+    assert view.chaos_summary() == "on: dup 20%, seed 7"  # the stream's newer word stands
 
 
 def test_a_restart_gives_in_flight_messages_back() -> None:
@@ -169,3 +169,94 @@ def test_without_aws_the_sparkline_samples_the_events_once_a_real_second() -> No
     story.later(1).receive("m1", 1)
     view = view_of(story)
     assert list(view.queues["url2png"].depth_history) == [1, 3, 3]
+
+
+def test_an_injected_copy_is_a_row_of_its_own_while_both_are_held() -> None:
+    story = Story()
+    story.send("m1", 1)
+    story.receive("m1", 1)
+    story.worker("received", "w1", "m1")
+    story.later(1).receive("m1", 1, count=2, injected=True)
+    story.worker("received", "w2", "m1", count=2)
+    view = view_of(story)
+    rows = view.in_flight_rows()
+    assert [(m.message_id, m.injected, m.worker) for m in rows] == [
+        ("m1", False, "w1"),
+        ("m1", True, "w2"),
+    ]
+    assert view.not_visible(view.queues["url2png"]) == 2
+    story.delete("m1", 1, injected=True)
+    [left] = view_of(story).in_flight_rows()
+    assert (left.injected, left.worker) == (False, "w1")
+
+
+def test_the_timeline_shows_renders_side_by_side_and_a_death() -> None:
+    story = Story()
+    story.add("worker.polling", worker="w1", queue="url2png")
+    story.later(10).worker("received", "w1", "m1")
+    story.worker("rendering", "w1", "m1", url="http://a/")
+    story.worker("received", "w1", "m2")
+    story.worker("rendering", "w1", "m2", url="http://b/")
+    story.later(10).worker("uploaded", "w1", "m1", key="m1.png", bytes=1)
+    story.worker("deleted", "w1", "m1")
+    story.later(10).add("worker.polling", worker="w1", queue="url2png")
+    view = view_of(story)
+    worker = view.workers["w1"]
+    slots = view.timeline(worker, 6)  # the last 60 s in slots of 10 s, the newest last
+    assert [phase for phase, _ in slots] == ["", "", "polling", *["rendering"] * 3]
+    assert slots[3:] == [("rendering", 2), ("rendering", 2), ("rendering", 1)]  # pages at once
+    view.now += 5
+    view.apply_workers_alive({"w1": False}, since=view.now - 2)
+    assert worker.died and worker.step == "died"
+    assert view.timeline(worker, 6)[-1][0] == "died"
+    view.apply_workers_alive({"w1": True})  # a dead worker stays dead until it starts again
+    assert worker.died
+
+
+def test_target_health_from_aws_replaces_what_the_events_said() -> None:
+    view = view_of(classroom_run())
+    view.apply_target_health(
+        [
+            {"target_group": "lab-web", "target_id": "127.0.0.11", "port": 8001,
+             "state": "unhealthy", "reason": "Target.Timeout"},
+            {"target_group": "lab-web", "target_id": "127.0.0.13", "port": 8001,
+             "state": "initial", "reason": "Elb.RegistrationInProgress"},
+        ]
+    )  # fmt: skip
+    assert view.targets[("lab-web", "127.0.0.11")].state == "unhealthy"
+    assert view.targets[("lab-web", "127.0.0.11")].requests.total == 3  # the events' counts
+    assert view.targets[("lab-web", "127.0.0.13")].from_aws
+    view.apply_target_health([])  # deregistered: gone from the panel
+    assert set(view.targets) == {("lab-web", "127.0.0.12")}  # only ever seen in events
+
+
+def test_anomaly_rows_say_which_message_and_why() -> None:
+    rows = view_of(classroom_run()).anomalies().rows()
+    assert [(r.kind, r.message_id, r.job_id, r.cause, r.detail) for r in rows] == [
+        ("duplicate", "m2", "job-m2", "injected", "delivery 2"),
+        ("out of order", "m2", "job-m2", None, "overtook 1 older"),
+    ]
+
+
+def test_a_message_history_runs_from_send_to_delete() -> None:
+    view = view_of(classroom_run())
+    types = [event["type"] for event in view.history("m2")]
+    assert types[0] == "sqs.send" and types.count("sqs.receive") == 2
+    assert types.count("sqs.delete") == 2 and "worker.duplicate" in types
+    assert all(event["message_id"] == "m2" for event in view.history("m2"))
+    assert view.history("nope") == []
+
+
+def test_the_last_answers_name_the_private_ip_of_the_target() -> None:
+    story = Story()
+    for target, status in (("i-1", 200), ("i-2", 200), (None, 503)):
+        story.add("elb.request", load_balancer="lb", listener_port=80, method="GET", path="/",
+                  rule="default", target_group="web", target_id=target,
+                  target_address=None if target is None else "127.0.1.5", status=status,
+                  ms=1.0, answered_by="target" if target else "load_balancer")  # fmt: skip
+    view = view_of(story)
+    view.apply_target_health(
+        [{"target_group": "web", "target_id": "i-1", "port": 80, "state": "healthy",
+          "reason": None, "private_ip": "10.0.1.17"}]
+    )  # fmt: skip
+    assert view.recent_answers(3) == [(200, "10.0.1.17"), (200, "i-2"), (503, "-")]

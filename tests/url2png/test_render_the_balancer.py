@@ -3,10 +3,8 @@ shows which web server answered (its private IP, and the colour band each server
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,11 +13,9 @@ import pytest
 from lab import aws
 from lab.config import LabConfig
 from lab.web.page import server_colour
+from tests.support.lab import LAB, isolated_env, lab_down, run_lab
 from tests.support.png import decode
-from tests.support.ports import free_port
 from tests.web.conftest import IPS
-
-LAB = str(Path(sys.executable).parent / "lab")
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium")
 
@@ -29,20 +25,11 @@ def rgb(colour: str) -> tuple[int, int, int]:
 
 
 def lab(env: dict[str, str], *args: str) -> str:
-    run = subprocess.run([LAB, *args], env=env, capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
+    return run_lab(env, *args, timeout=180).stdout
 
 
 def test_worker_pictures_of_the_balancer_show_which_server_answered(tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAB_"))}
-    env.update(
-        LAB_STATE_DIR=str(tmp_path / "state"),
-        LAB_PORT=str(free_port()),
-        LAB_WEB_PORT=str(free_port(IPS)),
-        LAB_LISTENER_PORT_OFFSET=str(free_port() - 80),
-        LAB_HEALTH_CHECK_INTERVAL="5",
-    )
+    env = isolated_env(tmp_path)
     worker = None
     try:
         lab(env, "up")
@@ -71,4 +58,4 @@ def test_worker_pictures_of_the_balancer_show_which_server_answered(tmp_path: Pa
         if worker is not None:
             worker.terminate()
             worker.wait(30)
-        subprocess.run([LAB, "down"], env=env, capture_output=True, timeout=60)
+        lab_down(env)

@@ -4,41 +4,24 @@ plane (emulator/elb/dataplane.py)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.ports import free_port
-from tests.web.conftest import IPS
-
-LAB = str(Path(sys.executable).parent / "lab")
+from tests.support.lab import isolated_env, lab_down, run_lab
 
 
 @pytest.fixture
 def lab_env(tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAB_"))}
-    listener = free_port()
-    env.update(
-        LAB_STATE_DIR=str(tmp_path / "state"),
-        LAB_PORT=str(free_port()),
-        LAB_WEB_PORT=str(free_port(IPS)),
-        LAB_LISTENER_PORT_OFFSET=str(listener - 80),  # listener 80 -> a free local port
-        LAB_HEALTH_CHECK_INTERVAL="5",
-        LAB_NGINX_PORT=str(free_port()),
-    )
+    env = isolated_env(tmp_path)
     yield env
-    subprocess.run([LAB, "down"], env=env, capture_output=True, timeout=60)
+    lab_down(env)
 
 
 def lab(env: dict[str, str], *args: str) -> str:
-    run = subprocess.run([LAB, *args], env=env, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
+    return run_lab(env, *args).stdout
 
 
 def counts(output: str) -> dict[str, int]:

@@ -13,32 +13,50 @@ HELP = """\
 
 | key | what it does |
 |---|---|
-| `q` | quit (the lab keeps running: `lab down` stops it) |
-| `p` | pause the display; events are still collected |
+| `q` | quit (the lab keeps running: `lab down` stops it; workers started here stop) |
 | `?` | this help (`escape` or `?` closes it) |
-| `s` | submit {submit} URLs of the load balancer to URL2PNG (live) |
-| `c` | the delivery model's classroom preset on or off (live) |
-| `+` `-` | the emulator's clock faster or slower (live) |
+| `p` | pause the display; events are still collected |
+| `s` | submit 5, 20 or 100 URLs of the load balancer to URL2PNG |
+| `w` | start a URL2PNG worker (`lab worker`, in the background) |
+| `k` | kill a worker with SIGKILL: watch its message come back (asks first) |
+| `f` `l` `h` | fail, slow or heal a web server: watch its health checks |
+| `c` | the delivery model: a preset (classroom, realistic, duplicates, reordering) or off |
+| `+` `-` | the emulator's clock faster or slower |
+| `x` | purge a queue (asks first) |
+| `a` | the anomalies list: arrows choose, `enter` shows that message's whole history |
+| `/` | filter the event log: `type:sqs.receive queue:url2png job:4f2a message:9b1`, words |
+| `e` | export the events shown to a file (`.jsonl`, or `.csv`) |
 | `space` | replay: pause or play the recording |
 | `n` | replay: the next event (while paused) |
 | `>` `<` | replay: play faster or slower |
 
+The mouse works too: click a row of the anomalies list, an option, a button.
+
 **Queues**: visible, in flight, delayed as GetQueueAttributes answers (a replay estimates
-them from the events); sent, received, deleted per second over the last minute.
+them from the events); sent, received, deleted per second over the last real minute.
 **In flight**: who holds each message and when its visibility timeout runs out
-(emulated seconds, and real ones when the clock runs fast; `*`: an injected copy).
-**Delivery anomalies**: duplicates by cause and out-of-order pairs, as `lab trace check`.
+(emulated seconds, and real ones when the clock runs fast; `*`: a copy the delivery model
+injected, a row of its own). **Delivery anomalies**: duplicates by cause and messages that
+overtook older ones, as `lab trace check` finds them. **Workers**: the step each is at and
+its last real minute: `·` polling, `█` rendering (a digit: that many pages at once), `▄`
+uploading and deleting, `✗` a failure, `✝` the process died. **Load balancer**: each
+target's health as DescribeTargetHealth answers, requests per second, the listener rules,
+the last status codes and who answered.
+
+Where the endpoint has no lab event stream (LocalStack, real AWS), the panels that need it
+are greyed out; queues and target health still come from the AWS APIs.
 """
 
 
 class HelpScreen(ModalScreen[None]):
+    AUTO_FOCUS = "*"  # its first control (the app itself focuses nothing)
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "close"),
     ]
 
-    def __init__(self, submit: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.text = HELP.format(submit=submit)
+        self.text = HELP
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):

@@ -28,6 +28,8 @@ def sparkline(values: Iterable[int], width: int = SPARK_WIDTH) -> str:
 
 class QueuesPanel(Panel):
     TITLE = "Queues"
+    NEEDS_STREAM = False  # GetQueueAttributes fills it anywhere
+    LAYOUT = True  # as high as its queues
 
     def render_view(self, view: LabView) -> RenderableType:
         grid = table(
@@ -44,6 +46,7 @@ class QueuesPanel(Panel):
         )
         self.rows = []
         polled = False
+        streamed = view.stream_available is not False
         for name in sorted(view.queues):
             queue = view.queues[name]
             polled = polled or queue.from_aws
@@ -52,10 +55,11 @@ class QueuesPanel(Panel):
                 str(view.visible(queue)),
                 str(view.not_visible(queue)),
                 "-" if queue.delayed is None else str(queue.delayed),
-                str(queue.dead_lettered),
-                rate(queue.sent.per_second(view.now, view.clock_speed)),
-                rate(queue.received.per_second(view.now, view.clock_speed)),
-                rate(queue.deleted.per_second(view.now, view.clock_speed)),
+                str(queue.dead_lettered) if streamed else "-",
+                *(
+                    rate(counted.per_second(view.now, view.clock_speed)) if streamed else "-"
+                    for counted in (queue.sent, queue.received, queue.deleted)
+                ),
             )
             self.rows.append(row)
             grid.add_row(*row, Text(sparkline(queue.depth_history), style="cyan"))
