@@ -32,6 +32,8 @@ COMMANDS = {
     "tui": "lab.tui.cli:tui",
     "exercise": "lab.exercises.cli:exercise",
     "check": "lab.exercises.cli:check",
+    "notebook": "lab.notebook_cli:notebook",
+    "tour": "lab.tour:tour",
 }
 
 
@@ -106,10 +108,12 @@ def bring_up(config: LabConfig, preload: Callable[[], None] | None = None) -> No
     which order, is as if each step waited for the one before."""
     launched = runtime.launch_emulator(config)
     from lab.lb import up as lbup
+    from lab.pages import service as pages
     from lab.url2png import resources as url2png_resources
 
-    with ThreadPoolExecutor(3, thread_name_prefix="lab-up") as pool:
+    with ThreadPoolExecutor(4, thread_name_prefix="lab-up") as pool:
         servers = pool.submit(lbup.start_web_servers, config)
+        sample_pages = pool.submit(pages.start, config)
         clients = pool.submit(_clients, config)
         if preload is not None:
             pool.submit(preload)
@@ -120,6 +124,10 @@ def bring_up(config: LabConfig, preload: Callable[[], None] | None = None) -> No
             made = clients.result()
             resources = url2png_resources.ensure(config, made["sqs"], made["s3"])
             click.echo(url2png_resources.summary(resources))
+            click.echo(
+                f"sample pages at {config.pages_url}/ ({sample_pages.result()}; "
+                "lab url2png pages lists them)"
+            )
         except BaseException:
             _stop_started(config, servers)
             raise
@@ -145,11 +153,20 @@ def _stop_started(config: LabConfig, servers: Any) -> None:
 @click.pass_obj
 def down(config: LabConfig) -> None:
     """Stop everything `lab up` started. State stays in the state folder."""
+    stopped = _stop_all(config)
+    click.echo("local cloud stopped" if stopped else "local cloud was not running")
+
+
+def _stop_all(config: LabConfig) -> bool:
+    """What ``lab up`` started, stopped (web servers, sample pages, the emulator); whether
+    the emulator was running."""
     from lab.lb import up as lbup
+    from lab.pages import service as pages
 
     lbup.bring_down(config, click.echo)
-    stopped = runtime.stop(config, "emulator")
-    click.echo("local cloud stopped" if stopped else "local cloud was not running")
+    if pages.stop(config):
+        click.echo("sample pages stopped")
+    return runtime.stop(config, "emulator")
 
 
 @main.command()
@@ -182,12 +199,9 @@ def env(config: LabConfig) -> None:
 @click.pass_obj
 def reset(config: LabConfig, yes: bool) -> None:
     """Empty the state folder: queues, messages, buckets, stacks. Restarts what was running."""
-    from lab.lb import up as lbup
-
     if not yes:
         click.confirm(f"Delete everything in {config.state_dir}?", abort=True)
-    lbup.bring_down(config, click.echo)
-    was_running = runtime.stop(config, "emulator")
+    was_running = _stop_all(config)
     runtime.reset_state(config)
     click.echo(f"emptied {config.state_dir}")
     if was_running:

@@ -75,6 +75,9 @@ class LabConfig:
         10, "target group health-check interval in seconds (the chapter's)", lo=5, hi=300
     )
     nginx_port: int = setting(8090, "port of `lab lb nginx start`", lo=1, hi=65535)
+    # The sample pages the workers render (lab/pages): on a port no listener mapping can take
+    # (listeners below 1024 are served at 8000 + port, so 8000 to 9023 are theirs).
+    pages_port: int = setting(7081, "port of the sample pages `lab up` serves", lo=1, hi=65535)
     # URL2PNG (section 15.2).
     url2png_queue: str = setting("url2png", "queue of URL2PNG jobs")
     url2png_dlq: str = setting("url2png-dlq", "its dead-letter queue")
@@ -145,6 +148,11 @@ class LabConfig:
         if listener_port < 1024:
             return listener_port + self.listener_port_offset
         return listener_port
+
+    @property
+    def pages_url(self) -> str:
+        """Where the sample pages are: ``pages_url + "/sunrise.html"``."""
+        return f"http://127.0.0.1:{self.pages_port}"
 
     def website_endpoint(self, bucket: str) -> str:
         """Where a browser reads the bucket's website: the embedded lab serves

@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.config import LabConfig
+from lab.config import ENV_PREFIX, LabConfig
 
 # How often a start that is waited for is checked (a check is one local request or less).
 POLL_SECONDS = 0.02
@@ -24,6 +24,20 @@ POLL_SECONDS = 0.02
 
 class LabError(RuntimeError):
     """Something the user can fix; the CLI prints it without a traceback."""
+
+
+def lab_command() -> list[str]:
+    """The ``lab`` of this environment, for a child process (the venv's script, or the module
+    when run from a checkout without one)."""
+    script = Path(sys.executable).with_name("lab")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "lab"]
+
+
+def child_env(config: LabConfig) -> dict[str, str]:
+    """This process's environment with exactly ``config``'s ``LAB_*`` settings: a child (a
+    worker the TUI or a checker starts) joins this lab, whatever its parent's variables say."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+    return {**env, **config.to_env()}
 
 
 def pid_file(config: LabConfig, name: str) -> Path:
@@ -169,7 +183,7 @@ def launch_emulator(config: LabConfig) -> int | None:
     if emulator_health(config) is not None:
         return None
     argv = [sys.executable, "-m", "emulator", *config.emulator_settings().to_argv()]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     return spawn(config, "emulator", argv, env)
 
 

@@ -19,7 +19,11 @@ LAB = str(Path(sys.executable).parent / "lab")
 @pytest.fixture
 def lab_env(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAB_"))}
-    env.update(LAB_STATE_DIR=str(tmp_path / "state"), LAB_PORT=str(free_port()))
+    env.update(
+        LAB_STATE_DIR=str(tmp_path / "state"),
+        LAB_PORT=str(free_port()),
+        LAB_PAGES_PORT=str(free_port()),
+    )
     yield env
     subprocess.run([LAB, "down"], env=env, capture_output=True, timeout=60)
 
@@ -153,3 +157,10 @@ def test_emulator_options_are_checked_before_it_starts(tmp_path):
     )
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "--elb-sync-interval='fast' is not a number" in run.stderr
+
+
+def test_lab_tour_walks_through_the_chapter(lab_env) -> None:
+    shown = lab(lab_env, "tour").stdout
+    sections = [line for line in shown.splitlines() if line[:1].isdigit()]
+    assert len(sections) >= 8 and "(section 15.1)" in sections[0]
+    assert "lab exercise start 1" in shown and "TUI: k" in shown

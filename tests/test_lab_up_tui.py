@@ -27,6 +27,7 @@ def lab_env(tmp_path: Path):
         LAB_WEB_PORT=str(free_port(IPS)),
         LAB_LISTENER_PORT_OFFSET=str(listener - 80),
         LAB_NGINX_PORT=str(free_port()),
+        LAB_PAGES_PORT=str(free_port()),
         LAB_INSTANCE_NETWORK=f"127.{listener >> 8}.{listener & 255}.0/24",
     )
     yield env

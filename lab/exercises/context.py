@@ -7,11 +7,13 @@ and AWS too."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lab import aws
@@ -164,3 +166,23 @@ class Lab:
             if value or time.monotonic() - start > timeout:
                 return value, time.monotonic() - start
             time.sleep(interval)
+
+
+def student_file(folder: Path, name: str) -> Path:
+    """The file a student completes (``worker.py``, ``orderer.py`` ...): the current folder's
+    if there is one (a student working in the exercise's folder, or in a copy), else the
+    exercise's own."""
+    here = Path.cwd() / name
+    return here if here.is_file() else folder / name
+
+
+def from_template(lab: Lab, folder: Path, name: str, template: str) -> Path:
+    """``name`` in the exercise's folder, copied from ``template`` unless the student's is
+    there already (their work is kept)."""
+    target = folder / name
+    if target.exists():
+        lab.say(f"your {target} is kept (the untouched template is {template})")
+    else:
+        shutil.copyfile(folder / template, target)
+        lab.say(f"wrote {target} from {template}: complete it")
+    return target

@@ -7,7 +7,7 @@ duplicate deliveries of section 15.2.6), and ``/redirect`` and ``/embed`` let te
 the URL policy also covers redirects and sub-requests. Every request is counted, so a test can
 prove that a blocked request never reached the server.
 
-Run it alone with ``python -m lab.pages.server --port 8081``.
+``lab up`` runs it (``lab.pages.service``); alone: ``python -m lab.pages.server --port 7081``.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ class BackgroundPageServer:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--port", type=int, default=7081)
     args = parser.parse_args(argv)
     server = PageServer(args.host, args.port)
     print(f"sample pages at http://{args.host}:{args.port}/", flush=True)

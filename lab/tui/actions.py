@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab import aws, runtime
 from lab.chaos_cli import set_chaos
-from lab.config import ENV_PREFIX, LabConfig
+from lab.config import LabConfig
 from lab.tui.model import WorkerView
 from lab.web import fleet
 
@@ -28,20 +27,13 @@ SLOW_MS = 3000  # what "slow" does to a web server: longer than the chapter's 2-
 WORKER_PREFIX = "tui-worker-"
 
 
-def lab_command() -> list[str]:
-    """The ``lab`` of this environment (the venv's script, or the module)."""
-    script = Path(sys.executable).with_name("lab")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "lab.cli"]
-
-
 def start_worker(config: LabConfig) -> str:
     """A ``lab worker`` in the background, with this lab's settings."""
     number = next(
         n for n in range(1, 10_000) if runtime.running_pid(config, f"{WORKER_PREFIX}{n}") is None
     )
     name = f"{WORKER_PREFIX}{number}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-    pid = runtime.spawn(config, name, [*lab_command(), "worker"], env={**env, **config.to_env()})
+    pid = runtime.spawn(config, name, [*runtime.lab_command(), "worker"], runtime.child_env(config))
     return f"started worker {socket.gethostname()}:{pid} (its log: {config.log_dir / name}.log)"
 
 

@@ -42,7 +42,7 @@ from lab.tui.widgets.anomalies import AnomaliesPanel
 from lab.tui.widgets.balancer import BalancerPanel
 from lab.tui.widgets.choose import AskScreen, ChooseScreen, ConfirmScreen
 from lab.tui.widgets.eventlog import EventLog
-from lab.tui.widgets.help import HelpScreen
+from lab.tui.widgets.help import HelpScreen, TourScreen
 from lab.tui.widgets.history import HistoryScreen
 from lab.tui.widgets.inflight import InFlightPanel
 from lab.tui.widgets.panel import Drawn
@@ -71,6 +71,7 @@ class LabApp(App[None]):
         Binding("q", "quit", "quit"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("p", "pause", "pause"),
+        Binding("t", "tour", "tour", show=False),
         Binding("s", "submit", "submit"),
         Binding("w", "start_worker", "worker"),
         Binding("k", "kill_worker", "kill"),
@@ -92,8 +93,9 @@ class LabApp(App[None]):
 
     paused: reactive[bool] = reactive(False)
 
-    def __init__(self, source: Source, config: LabConfig | None = None) -> None:
+    def __init__(self, source: Source, config: LabConfig | None = None, tour: bool = False) -> None:
         super().__init__()
+        self.show_tour = tour  # open on the chapter's steps (a student's first time)
         self.source = source
         self.config = config
         self.view = LabView()
@@ -127,6 +129,8 @@ class LabApp(App[None]):
             self.set_interval(ReplaySource.TICK, self._replay_tick)
         self.set_interval(REFRESH, lambda: self.redraw(force=False))
         self.redraw()
+        if self.show_tour:
+            self.action_tour()
 
     def on_unmount(self) -> None:
         if isinstance(self.source, LiveSource):
@@ -238,6 +242,9 @@ class LabApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_tour(self) -> None:
+        self.push_screen(TourScreen())
+
     def action_anomalies(self) -> None:
         self.query_one(AnomaliesPanel).query_one("DataTable").focus()
 
@@ -308,19 +315,29 @@ class LabApp(App[None]):
 
     def action_submit(self) -> None:
         config = self._config()
-        port = config.local_port(80)
+        balancer = f"http://{config.listener_host}:{config.local_port(80)}/"
+        choices: list[tuple[str, object]] = [
+            (f"{count} URLs of the load balancer (each picture shows who answered)", count)
+            for count in SUBMIT_COUNTS
+        ]
+        choices += [
+            ("the sample pages (lab url2png pages)", "pages"),
+            ("a slow page: 5 s to answer (longer than a short visibility timeout)", "slow"),
+        ]
 
-        def submit(count: int) -> str:
+        def submit(choice: object) -> str:
+            from lab.pages.service import urls as sample_pages
             from lab.url2png.producer import submit
 
-            urls = [f"http://{config.listener_host}:{port}/?page={n}" for n in range(count)]
-            return f"submitted {len(submit(urls, config))} URL(s) of the load balancer"
+            if choice == "pages":
+                urls = sample_pages(config)[:3]
+            elif choice == "slow":
+                urls = [f"{config.pages_url}/slow?ms=5000"]
+            else:
+                urls = [f"{balancer}?page={n}" for n in range(int(str(choice)))]
+            return f"submitted {len(submit(urls, config))} URL(s) to URL2PNG"
 
-        self._choose_then(
-            "Submit URLs of the load balancer to URL2PNG (every picture shows who answered):",
-            [(f"{count} URLs", count) for count in SUBMIT_COUNTS],
-            submit,
-        )
+        self._choose_then("Submit to URL2PNG:", choices, submit)
 
     def action_start_worker(self) -> None:
         config = self._config()

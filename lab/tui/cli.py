@@ -43,7 +43,7 @@ def tui(config: LabConfig, replay: Path | None, speed: float) -> None:
     # a closed terminal (SIGHUP) ends the TUI as q does: the workers it started stop too
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
     try:
-        LabApp(LiveSource(config), config).run()
+        LabApp(LiveSource(config), config, tour=_first_time(config)).run()
     finally:
         stopped = stop_started_workers(config)
     if stopped:
@@ -52,3 +52,13 @@ def tui(config: LabConfig, replay: Path | None, speed: float) -> None:
             "the jobs it holds first)"
         )
     click.echo(f"the lab is still running at {config.endpoint} (lab down stops it)")
+
+
+def _first_time(config: LabConfig) -> bool:
+    """The first ``lab tui`` on this state folder opens on the chapter's steps (``t`` later)."""
+    marker = config.state_dir / "tui-toured"
+    if marker.exists():
+        return False
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    return True

@@ -9,6 +9,7 @@ import click
 
 from lab import aws
 from lab.config import LabConfig
+from lab.runtime import LabError
 from lab.url2png import dlq as dead_letters
 from lab.url2png import records as rec
 from lab.url2png.producer import Producer
@@ -131,12 +132,16 @@ def gallery(config: LabConfig) -> None:
 
 
 @url2png.command()
-@click.option("--port", type=int, default=8081, show_default=True)
-def pages(port: int) -> None:
-    """Serve the lab's sample pages on 127.0.0.1 (nothing to render needs the internet)."""
-    from lab.pages.server import main as serve_pages
+@click.pass_obj
+def pages(config: LabConfig) -> None:
+    """List the sample pages `lab up` serves (nothing to render needs the internet)."""
+    from lab.pages import service
 
-    serve_pages(["--host", "127.0.0.1", "--port", str(port)])
+    if not service.answers(config):
+        raise LabError(f"the sample pages do not answer at {config.pages_url}/: lab up starts them")
+    for url in service.urls(config):
+        click.echo(url)
+    click.echo(f"submit them with: lab url2png submit {service.urls(config)[0]}")
 
 
 def _excerpt(body: str, width: int = 100) -> str:

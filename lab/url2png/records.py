@@ -28,6 +28,7 @@ GALLERY_PREFIX = "gallery/"
 
 # Producer and redrive (queued), worker (received, error, failed, done, duplicate).
 QUEUED, REQUEUED, RECEIVED = "queued", "requeued", "received"
+REFUSED = "refused:"  # how a reason begins when the URL policy refused the page (lab.worker)
 ERROR, FAILED = "error", "failed"  # error: this attempt failed; failed: it was the last one
 DONE, DUPLICATE = "done", "duplicate"
 KINDS = (QUEUED, REQUEUED, RECEIVED, ERROR, FAILED, DONE, DUPLICATE)
@@ -208,6 +209,11 @@ def describe(status: JobStatus, png_url: str, dlq_name: str = "the dead-letter q
         extra = f" ({status.duplicates} duplicate deliveries seen)" if status.duplicates else ""
         return f"done: {png_url}{extra}"
     reason = status.reason or "no reason recorded"
+    if status.final and reason.startswith(REFUSED):
+        return (
+            f"failed: {reason} (the worker refuses this URL every time, so the job failed at "
+            "once and its message was deleted; submit an http(s) URL the lab may reach)"
+        )
     if status.final:
         return (
             f"failed: {reason} (gave up after {status.receive_count} receives; the message is "

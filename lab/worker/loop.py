@@ -297,8 +297,13 @@ class Worker:
         self, outcome: Outcome, message: dict[str, Any], job_id: str | None
     ) -> Outcome:
         """Leave the message: it comes back, and after maxReceiveCount goes to the DLQ. The
-        reason goes to the log, to the job's status and to a record the DLQ listing reads."""
-        final = self._last_attempt(outcome.receive_count)
+        reason goes to the log, to the job's status and to a record the DLQ listing reads.
+
+        A URL the policy refuses is refused on every attempt: that job fails at once (its
+        status says why) and its message is deleted, instead of waiting out the visibility
+        timeout three times on its way to the dead-letter queue."""
+        permanent = outcome.kind == "refused" and outcome.job is not None
+        final = permanent or self._last_attempt(outcome.receive_count)
         limit = self.settings.max_receive
         self._report(
             "failed",
@@ -310,10 +315,12 @@ class Worker:
             final=final,
         )
         log.warning(
-            "left on the queue: message=%s job=%s kind=%s receive=%d%s reason=%s%s",
+            "%s: message=%s job=%s kind=%s receive=%d%s reason=%s%s",
+            "failed for good, deleted" if permanent else "left on the queue",
             outcome.message_id, job_id or "-", outcome.kind, outcome.receive_count,
             f"/{limit}" if limit else "", outcome.reason,
-            "; last attempt, SQS moves it to the dead-letter queue" if final else "",
+            "; last attempt, SQS moves it to the dead-letter queue"
+            if final and not permanent else "",
         )  # fmt: skip
         self._record(outcome)
         record = rec.FailureRecord(
@@ -344,6 +351,8 @@ class Worker:
                 await asyncio.to_thread(self.store.record, status)
         except Exception as exc:  # the reason is in the log; the message comes back anyway
             log.warning("could not record the failure of %s: %s", outcome.message_id, _short(exc))
+        if permanent and outcome.job is not None:
+            await self._delete(message, outcome.job)
         return outcome
 
     async def _status(self, job: Job, kind: str, receive_count: int, message_id: str) -> None:

@@ -31,13 +31,19 @@ def start(env: dict[str, str], number: int) -> str:
     return run_lab(env, "exercise", "start", str(number), timeout=180).stdout
 
 
-def check(env: dict[str, str], number: int) -> tuple[int, str, dict[str, Any]]:
+def check(
+    env: dict[str, str], number: int, cwd: Path | None = None, text: bool = True
+) -> tuple[int, str, dict[str, Any]]:
     """``lab check N`` as a student runs it (exit status, what it printed), and the same
-    checker's ``--json``."""
-    shown = run_lab(env, "check", str(number), check=False, timeout=180)
-    graded = run_lab(env, "check", str(number), "--json", check=False, timeout=180)
+    checker's ``--json``; ``text`` False: the JSON run only (a checker that takes long)."""
+    graded = run_lab(env, "check", str(number), "--json", check=False, timeout=300, cwd=cwd)
+    report = json.loads(graded.stdout)
+    if not text:
+        assert "Traceback" not in graded.stderr
+        return graded.returncode, "", report
+    shown = run_lab(env, "check", str(number), check=False, timeout=300, cwd=cwd)
     assert "Traceback" not in shown.stdout + shown.stderr
-    return shown.returncode, shown.stdout, json.loads(graded.stdout)
+    return shown.returncode, shown.stdout, report
 
 
 def failed(report: dict[str, Any]) -> list[str]:

@@ -20,7 +20,11 @@ def isolated_env(tmp_path: Path, balancer: bool = True) -> dict[str, str]:
     web servers, the listeners (80 -> a free local port) and nginx, and 5-second health
     checks, so targets turn healthy quickly."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAB_"))}
-    env.update(LAB_STATE_DIR=str(tmp_path / "state"), LAB_PORT=str(free_port()))
+    env.update(
+        LAB_STATE_DIR=str(tmp_path / "state"),
+        LAB_PORT=str(free_port()),
+        LAB_PAGES_PORT=str(free_port()),  # the sample pages `lab up` serves
+    )
     if balancer:
         env.update(
             LAB_WEB_PORT=str(free_port(WEB_IPS)),
@@ -32,10 +36,17 @@ def isolated_env(tmp_path: Path, balancer: bool = True) -> dict[str, str]:
 
 
 def run_lab(
-    env: dict[str, str], *args: str, check: bool = True, timeout: float = 120
+    env: dict[str, str],
+    *args: str,
+    check: bool = True,
+    timeout: float = 120,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``lab ARGS``; with ``check``, its failure fails the test with what it printed."""
-    done = subprocess.run([LAB, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    """``lab ARGS`` (in ``cwd``); with ``check``, its failure fails the test with what it
+    printed."""
+    done = subprocess.run(
+        [LAB, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
     return done

@@ -14,7 +14,7 @@ from lab.tui.widgets.anomalies import AnomaliesPanel
 from lab.tui.widgets.balancer import BalancerPanel
 from lab.tui.widgets.choose import AskScreen
 from lab.tui.widgets.eventlog import EventLog
-from lab.tui.widgets.help import HelpScreen
+from lab.tui.widgets.help import HelpScreen, TourScreen
 from lab.tui.widgets.history import HistoryScreen
 from lab.tui.widgets.inflight import InFlightPanel
 from lab.tui.widgets.queues import QueuesPanel
@@ -234,3 +234,17 @@ def test_choosing_an_anomaly_opens_its_message_history(tmp_path: Path) -> None:
         assert isinstance(app.screen, HistoryScreen)
 
     run(tmp_path, scenario, size=(160, 48))
+
+
+def test_t_opens_the_chapter_step_by_step_and_escape_closes_it(tmp_path: Path) -> None:
+    async def scenario(app: LabApp, pilot: Pilot) -> None:
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TourScreen)
+        shown = app.screen.query_one("Markdown")
+        assert "15.2.6" in shown.source and "lab exercise start 1" in shown.source
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, TourScreen)
+
+    run(tmp_path, scenario)

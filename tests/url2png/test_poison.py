@@ -1,6 +1,7 @@
 """Poison messages against a real `lab worker`: each kind is logged with its reason, comes back,
 and after maxReceiveCount sits in the dead-letter queue, where `lab url2png dlq` shows why and
-`--redrive` sends it back. The worker stays up throughout."""
+`--redrive` sends it back; a URL the worker refuses for safety fails at once instead (it would
+be refused every time). The worker stays up throughout."""
 
 from __future__ import annotations
 
@@ -25,10 +26,6 @@ def test_each_poison_kind_ends_in_the_dlq_with_its_reason(emulator, tmp_path, pa
         "this is not JSON": (None, "not JSON"),
         json.dumps({"id": "nourl1"}): ("nourl1", "lacks 'url'"),
         json.dumps({"url": pages.url("/sunrise.html")}): (None, "lacks 'id'"),
-        json.dumps({"id": "meta1", "url": "http://169.254.169.254/latest/meta-data/"}): (
-            "meta1",
-            "instance metadata",
-        ),
         json.dumps({"id": "refused1", "url": f"http://127.0.0.1:{free_port()}/"}): (
             "refused1",
             "ERR_CONNECTION_REFUSED",
@@ -41,6 +38,8 @@ def test_each_poison_kind_ends_in_the_dlq_with_its_reason(emulator, tmp_path, pa
         ]: body
         for body in poison
     }
+    metadata = {"id": "meta1", "url": "http://169.254.169.254/latest/meta-data/"}
+    cloud.sqs.send_message(QueueUrl=cloud.resources.queue_url, MessageBody=json.dumps(metadata))
 
     deadline = time.monotonic() + 60
     while cloud.queue_counts(cloud.resources.dlq_url)[0] < len(poison):
@@ -66,13 +65,17 @@ def test_each_poison_kind_ends_in_the_dlq_with_its_reason(emulator, tmp_path, pa
             assert said.startswith("failed:") and words in said and "dead-letter" in said, said
     # listing left them where they were
     assert cloud.queue_counts(cloud.resources.dlq_url)[0] == len(poison)
+    # refused for safety: failed at its first attempt, deleted, never in the dead-letter queue
+    said = cloud.lab("url2png", "status", "meta1").stdout
+    assert said.startswith("failed:") and "instance metadata" in said, said
+    assert "dead-letter" not in said and "meta1" not in listing.stdout
 
     # the worker is still up and still works
     good = cloud.lab("url2png", "submit", "--wait", "--timeout", "30", pages.url("/forest.html"))
     assert good.returncode == 0, good.stdout + good.stderr
     log = worker.text()
     assert "Traceback" not in log
-    for _, words in poison.values():
+    for _, words in [*poison.values(), ("meta1", "instance metadata")]:
         assert words in log
     assert worker.alive()
 
@@ -82,5 +85,5 @@ def test_each_poison_kind_ends_in_the_dlq_with_its_reason(emulator, tmp_path, pa
     assert moved.returncode == 0 and f"{len(poison)} message(s) sent back" in moved.stdout
     assert cloud.queue_counts(cloud.resources.dlq_url) == (0, 0)
     assert cloud.queue_counts(cloud.resources.queue_url) == (len(poison), 0)
-    assert cloud.lab("url2png", "status", "meta1").stdout.startswith("queued")
+    assert cloud.lab("url2png", "status", "nourl1").stdout.startswith("queued")
     assert "is empty" in cloud.lab("url2png", "dlq").stdout

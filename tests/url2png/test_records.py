@@ -67,14 +67,22 @@ def test_two_workers_both_done_count_one_duplicate() -> None:
 
 def test_final_failure_and_redrive() -> None:
     history = [r(rec.QUEUED, 1), r(rec.RECEIVED, 2, 1), r(rec.ERROR, 3, 1), r(rec.RECEIVED, 4, 2)]
-    history.append(r(rec.FAILED, 5, 2, reason="refused: metadata", max_receive=2))
+    history.append(r(rec.FAILED, 5, 2, reason="failed: ERR_CONNECTION_REFUSED", max_receive=2))
     status = rec.fold("job1", history)
     assert (status.state, status.final, status.finished) == (rec.STATE_FAILED, True, True)
     detailed = rec.with_details(status, history[0], history[-1])
-    assert detailed.reason == "refused: metadata"
+    assert detailed.reason == "failed: ERR_CONNECTION_REFUSED"
     assert "dead-letter" in rec.describe(detailed, "http://site/job1.png")
     history.append(r(rec.REQUEUED, 9))
     assert rec.fold("job1", history).state == rec.STATE_QUEUED
+
+
+def test_a_refused_url_fails_at_once_and_says_so() -> None:
+    history = [r(rec.QUEUED, 1), r(rec.FAILED, 2, 1, reason="refused: instance metadata")]
+    status = rec.with_details(rec.fold("job1", history), history[0], history[-1])
+    said = rec.describe(status, "http://site/job1.png")
+    assert said.startswith("failed: refused: instance metadata") and "at once" in said
+    assert "dead-letter" not in said
 
 
 @pytest.mark.parametrize(

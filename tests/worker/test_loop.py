@@ -132,9 +132,12 @@ def test_render_upload_then_delete(cloud: Cloud, renderer: FakeRenderer, run) ->
         ('{"id": "p6", "url": "SITE/fail"}', "failed", "ERR_CONNECTION_REFUSED", True),
     ],
 )
-def test_bad_messages_are_left_on_the_queue_with_a_reason(
+def test_bad_messages_fail_with_a_reason_and_refused_ones_at_once(
     cloud: Cloud, renderer: FakeRenderer, run, body: str, kind: str, words: str, has_id: bool
 ) -> None:
+    """Poison and failed pages are left on the queue (they come back, and after
+    maxReceiveCount reach the dead-letter queue); a URL the policy refuses is refused every
+    time, so its job fails at once and its message is deleted."""
     body = body.replace("SITE", SITE)
     bad_id = cloud.send_raw(body)
     [good] = cloud.producer.submit([f"{SITE}/sample/7"])
@@ -143,12 +146,14 @@ def test_bad_messages_are_left_on_the_queue_with_a_reason(
     outcomes = {o.message_id: o for o in worker.stats.outcomes}
     assert outcomes[bad_id].kind == kind and words in outcomes[bad_id].reason
     assert cloud.status(good.id)["state"] == "done"  # the worker carried on
-    assert cloud.counts() == (0, 1)  # the bad one is hidden, not deleted: it will come back
+    refused = kind == "refused"
+    # refused: deleted at once; the others hidden, not deleted: they will come back
+    assert cloud.counts() == (0, 0 if refused else 1)
     record = cloud.store.failure(bad_id)
     assert record is not None and record.kind == kind and words in record.reason
     if has_id:
         status = cloud.status(json.loads(body)["id"])
-        assert status["state"] == "failed" and not status["final"]
+        assert status["state"] == "failed" and status["final"] == refused
         assert words in str(status["reason"]) and status["receive_count"] == 1
 
 

@@ -15,8 +15,9 @@ HELP = """\
 |---|---|
 | `q` | quit (the lab keeps running: `lab down` stops it; workers started here stop) |
 | `?` | this help (`escape` or `?` closes it) |
+| `t` | the chapter step by step (the start screen) |
 | `p` | pause the display; events are still collected |
-| `s` | submit 5, 20 or 100 URLs of the load balancer to URL2PNG |
+| `s` | submit 5, 20 or 100 URLs of the load balancer, the sample pages or a slow page |
 | `w` | start a URL2PNG worker (`lab worker`, in the background) |
 | `k` | kill a worker with SIGKILL: watch its message come back (asks first) |
 | `f` `l` `h` | fail, slow or heal a web server: watch its health checks |
@@ -61,3 +62,19 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Markdown(self.text)
+
+
+class TourScreen(ModalScreen[None]):
+    """The start screen: the chapter step by step (``lab.tour``, as ``lab tour`` prints it)."""
+
+    AUTO_FOCUS = "*"
+    BINDINGS = [
+        Binding("escape,t,enter", "dismiss", "close"),
+        Binding("q", "app.quit", "quit"),  # as everywhere else: a first-timer's q quits
+    ]
+
+    def compose(self) -> ComposeResult:
+        from lab.tour import markdown
+
+        with VerticalScroll(id="tour"):
+            yield Markdown(markdown())
