@@ -34,6 +34,7 @@ from pathlib import Path
 from lab import aws, events
 from lab.chaos_cli import set_chaos, set_speed
 from lab.config import LabConfig
+from lab.trace.checker import count_inversions
 from lab.web import fleet
 
 LAB = str(Path(sys.executable).parent / "lab")
@@ -299,5 +300,6 @@ def per_bucket(
 
 
 def inversions(order: Sequence[int]) -> int:
-    """Pairs that come in the opposite order to their numbers (0: perfectly in order)."""
-    return sum(1 for i, a in enumerate(order) for b in order[i + 1 :] if a > b)
+    """Pairs that come in the opposite order to their numbers (0: perfectly in order), as
+    ``lab trace check`` counts them."""
+    return count_inversions(list(order))
