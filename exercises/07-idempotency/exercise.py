@@ -94,6 +94,7 @@ def check(lab: Lab, grade: Grader) -> None:
         set_chaos(lab.config, enabled=False, queue=QUEUE)
         if not before.get("enabled"):
             set_chaos(lab.config, enabled=False)
+        set_chaos(lab.config, seed=before["seed"])  # the student's seed, as it was
     errors = [line for out in said for line in out.splitlines() if line.strip()]
     grade.that(
         "process() runs",

@@ -106,6 +106,7 @@ def check(lab: Lab, grade: Grader) -> None:
             set_chaos(lab.config, enabled=False, queue=QUEUE)
             if not before.get("enabled"):
                 set_chaos(lab.config, enabled=False)
+            set_chaos(lab.config, seed=before["seed"])  # the student's seed, as it was
     report = check_queue(fold(lab.events("sqs.", after=mark), name), name)
     grade.that(
         "a FIFO queue kept the order" if fifo else "the queue delivered them out of order",

@@ -9,6 +9,7 @@ numbers are the ones AWS answers; the replay source plays a JSONL recording (``l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -22,7 +23,7 @@ from textual.worker import get_current_worker
 
 from lab import aws
 from lab import events as stream
-from lab.chaos_cli import clock_state
+from lab.chaos_cli import chaos_state, clock_state
 from lab.config import LabConfig
 from lab.runtime import LabError, emulator_health
 from lab.tui.polls import read_attributes, read_balancer
@@ -195,6 +196,10 @@ class LiveSource:
             if health is None:
                 health = emulator_health(self.config)
                 if health is not None:
+                    # the health document says only whether the model is on: its settings
+                    # and seed come from the model's own endpoint
+                    with contextlib.suppress(LabError):
+                        health["chaos"] = chaos_state(self.config)
                     post(HealthRead(health))
             attempt(
                 "GetQueueAttributes",

@@ -39,7 +39,8 @@ class BalancerPanel(Panel):
         grid.columns[1 if groups else 0].min_width = 10  # an IP
         grid.columns[sum(shown[:3])].min_width = 9  # "unhealthy"
         self.rows = []
-        for key in sorted(view.targets):
+        # targets that take traffic first: an unused group (no rule sends to it) goes last
+        for key in sorted(view.targets, key=lambda k: (view.targets[k].state == "unused", k)):
             target = view.targets[key]
             row = (
                 target.target_group,
