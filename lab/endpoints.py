@@ -43,8 +43,9 @@ class EndpointMissing(LabError):
 
 
 def opener() -> urllib.request.OpenerDirector:
-    """The emulator is the lab's own endpoint: never send its requests to an HTTP proxy. One
-    opener for every call (building one costs more than a read of the event stream)."""
+    """For the lab's own servers on loopback (the emulator, the web servers, the sample pages,
+    the load balancer's listeners): never through an HTTP proxy. One opener for every call
+    (building one costs more than a read of the event stream)."""
     return _OPENER
 
 

@@ -34,11 +34,11 @@ from pathlib import Path
 from lab import aws, events
 from lab.chaos_cli import set_chaos, set_speed
 from lab.config import LabConfig
+from lab.endpoints import opener
 from lab.trace.checker import count_inversions
 from lab.web import fleet
 
 LAB = str(Path(sys.executable).parent / "lab")
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 # -- a clean state -------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _answers(url: str) -> bool:
     try:
-        with _NO_PROXY.open(url, timeout=1.0) as reply:
+        with opener().open(url, timeout=1.0) as reply:
             return int(reply.status) == 200
     except (urllib.error.URLError, OSError):
         return False

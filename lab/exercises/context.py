@@ -19,13 +19,13 @@ from typing import Any
 from lab import aws
 from lab import events as stream
 from lab.config import LabConfig
+from lab.endpoints import opener
 from lab.exercises.grading import Stop
 from lab.runtime import LabError
 from lab.trace import stream as trace_stream
 from lab.web import fleet
 
 STATE_FILE = "exercise.json"
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass
@@ -134,7 +134,7 @@ class Lab:
     def get(self, url: str, timeout: float = 10.0) -> tuple[int, str]:
         """GET ``url`` as a browser would (no proxy): status and body."""
         try:
-            with _NO_PROXY.open(url, timeout=timeout) as reply:
+            with opener().open(url, timeout=timeout) as reply:
                 return reply.status, reply.read().decode(errors="replace")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode(errors="replace")

@@ -12,10 +12,8 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 
+from lab.endpoints import opener
 from lab.web.page import ip_of_reply
-
-# Loopback URLs must not go through an HTTP proxy from the environment.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ def hit(url: str, timeout: float = 10.0) -> Hit:
     """One GET on a new connection, as a browser reload after the idle timeout would."""
     start = time.perf_counter()
     try:
-        with _OPENER.open(url, timeout=timeout) as resp:
+        with opener().open(url, timeout=timeout) as resp:
             body = resp.read().decode(errors="replace")
             status, headers = resp.status, dict(resp.headers)
     except urllib.error.HTTPError as exc:

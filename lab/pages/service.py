@@ -11,16 +11,16 @@ import urllib.request
 
 from lab import runtime
 from lab.config import LabConfig
+from lab.endpoints import opener
 from lab.pages.server import SAMPLE_PAGES
 
 NAME = "pages"
 STARTED, RUNNING, SHARED = "started", "already running", "shared with another lab"
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def answers(config: LabConfig) -> bool:
     try:
-        with _NO_PROXY.open(config.pages_url + "/sunrise.html", timeout=1.0) as reply:
+        with opener().open(config.pages_url + "/sunrise.html", timeout=1.0) as reply:
             return reply.status == 200
     except (urllib.error.URLError, OSError):
         return False

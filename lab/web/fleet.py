@@ -22,6 +22,7 @@ from pathlib import Path
 
 from lab import runtime
 from lab.config import LabConfig
+from lab.endpoints import opener
 from lab.web.page import CONTROL_PATH
 
 
@@ -89,7 +90,7 @@ def control(spec: ServerSpec, command: dict | None = None, timeout: float = 2.0)
         headers={"Content-Type": "application/json"},
     )
     try:
-        with _NO_PROXY.open(request, timeout=timeout) as resp:
+        with opener().open(request, timeout=timeout) as resp:
             return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")
@@ -101,10 +102,6 @@ def control(spec: ServerSpec, command: dict | None = None, timeout: float = 2.0)
             f"web server {spec.ip}:{spec.port} does not answer ({exc}); start it with: "
             f"lab web start {spec.ip}"
         ) from None
-
-
-# The servers live on loopback: never send their control traffic through an HTTP proxy.
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def _port_taken(ip: str, port: int) -> bool:
