@@ -109,7 +109,7 @@ def wait_started(
     while time.monotonic() < deadline:
         if ready():
             return
-        if running_pid(config, name) != pid or not _alive(pid):
+        if running_pid(config, name) != pid or not alive(pid):
             break
         time.sleep(POLL_SECONDS)
     log = log or config.log_dir / f"{name}.log"
@@ -132,7 +132,7 @@ def stop(config: LabConfig, name: str, timeout: float = 10.0) -> bool:
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             break
         time.sleep(0.05)
     else:
@@ -142,7 +142,8 @@ def stop(config: LabConfig, name: str, timeout: float = 10.0) -> bool:
     return True
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not; a child of ours is reaped)."""
     try:
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:

@@ -58,12 +58,12 @@ def killable(worker: WorkerView) -> bool:
 
 
 def is_lab_worker(pid: int) -> bool:
+    """Whether ``pid`` runs, and is a ``lab worker`` (not a process that took its pid since)."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return False
-    return state != "Z" and b"worker" in argv and any(b"lab" in part for part in argv)
+    return runtime.alive(pid) and b"worker" in argv and any(b"lab" in part for part in argv)
 
 
 def alive(workers: list[WorkerView]) -> dict[str, bool]:
