@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lab.chaos_cli import chaos_state, set_chaos
 from lab.exercises import Grader, Stop
-from lab.exercises.context import Lab, from_template, student_file
+from lab.exercises.context import Lab, delivery_model, from_template, student_file
 from lab.runtime import child_env
 
 TITLE = "Idempotency: every job leaves exactly one result, however often it is delivered"
@@ -70,11 +69,9 @@ def check(lab: Lab, grade: Grader) -> None:
     if not worker.exists():
         raise Stop(f"there is no {WORKER}: lab exercise start 7 writes one")
     _empty(lab, queue_url)
-    before = chaos_state(lab.config)
-    set_chaos(lab.config, enabled=True, queue=QUEUE, seed=SEED, **DUPLICATES)
     mark = lab.mark()
     lab.say(f"running your process() in {CONSUMERS} consumers on {JOBS} jobs...")
-    try:
+    with delivery_model(lab, QUEUE, SEED, **DUPLICATES):
         ids = [f"job-{n:02d}" for n in range(JOBS)]
         for job_id in ids:
             body = f'{{"id": "{job_id}", "url": "{lab.config.pages_url}/sample/{job_id[-2:]}"}}'
@@ -90,11 +87,6 @@ def check(lab: Lab, grade: Grader) -> None:
             for _ in range(CONSUMERS)
         ]
         said = [run.communicate(timeout=150)[0] for run in runs]
-    finally:
-        set_chaos(lab.config, enabled=False, queue=QUEUE)
-        if not before.get("enabled"):
-            set_chaos(lab.config, enabled=False)
-        set_chaos(lab.config, seed=before["seed"])  # the student's seed, as it was
     errors = [line for out in said for line in out.splitlines() if line.strip()]
     grade.that(
         "process() runs",

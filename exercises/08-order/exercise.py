@@ -5,14 +5,14 @@ message group keeps the order. The checker measures both orders from the event s
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import time
 from pathlib import Path
 
-from lab.chaos_cli import chaos_state, set_chaos
 from lab.exercises import Grader, Stop
-from lab.exercises.context import Lab, from_template, student_file
+from lab.exercises.context import Lab, delivery_model, from_template, student_file
 from lab.trace.checker import check_queue, count_inversions
 from lab.trace.history import fold
 
@@ -74,13 +74,13 @@ def check(lab: Lab, grade: Grader) -> None:
     while found := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
         for message in found:  # a run before left some: start from nothing
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    before = chaos_state(lab.config)
-    if not fifo:
-        set_chaos(lab.config, enabled=True, queue=QUEUE, seed=SEED, **REORDER)
     mark = lab.mark()
     applied: list[int] = []
     error = None
-    try:
+    reordering = (
+        delivery_model(lab, QUEUE, SEED, **REORDER) if not fifo else contextlib.nullcontext()
+    )
+    with reordering:  # a FIFO queue gets none: the model leaves FIFO queues alone
         for seq in range(EVENTS):
             extra = {"MessageGroupId": "account-1", "MessageDeduplicationId": f"{mark}-{seq}"}
             body = json.dumps({"account": "account-1", "seq": seq, "amount": 10})
@@ -101,12 +101,6 @@ def check(lab: Lab, grade: Grader) -> None:
                     except Exception as exc:  # noqa: BLE001
                         error = f"receive raised {type(exc).__name__}: {exc}"
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    finally:
-        if not fifo:
-            set_chaos(lab.config, enabled=False, queue=QUEUE)
-            if not before.get("enabled"):
-                set_chaos(lab.config, enabled=False)
-            set_chaos(lab.config, seed=before["seed"])  # the student's seed, as it was
     report = check_queue(fold(lab.events("sqs.", after=mark), name), name)
     grade.that(
         "a FIFO queue kept the order" if fifo else "the queue delivered them out of order",

@@ -6,18 +6,20 @@ and AWS too."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lab import aws
 from lab import events as stream
+from lab.chaos_cli import chaos_state, set_chaos
 from lab.config import LabConfig
 from lab.endpoints import opener
 from lab.exercises.grading import Stop
@@ -186,3 +188,18 @@ def from_template(lab: Lab, folder: Path, name: str, template: str) -> Path:
         shutil.copyfile(folder / template, target)
         lab.say(f"wrote {target} from {template}: complete it")
     return target
+
+
+@contextlib.contextmanager
+def delivery_model(lab: Lab, queue: str, seed: int, **effects: object) -> Iterator[None]:
+    """The delivery model on ``queue`` alone while a checker runs (``effects`` as ``lab chaos
+    on``), then the student's model as it was: on or off, and their seed."""
+    before = chaos_state(lab.config)
+    set_chaos(lab.config, enabled=True, queue=queue, seed=seed, **effects)
+    try:
+        yield
+    finally:
+        set_chaos(lab.config, enabled=False, queue=queue)
+        if not before.get("enabled"):
+            set_chaos(lab.config, enabled=False)
+        set_chaos(lab.config, seed=before["seed"])
