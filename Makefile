@@ -1,5 +1,6 @@
 # make lab  : set everything up, then start the lab (and open its TUI in a terminal)
-# make test : set everything up, then run the whole test suite
+# make test : set everything up, then run the whole test suite (what CI runs)
+# make test-fast: the default suite, without the slow tests (under 8 minutes)
 # make setup: the shared set-up step (a second run does nothing)
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ APT_PACKAGES := chromium nginx-light fonts-dejavu-core sqlite3
 # What the benchmarks drive besides the lab: wrk, the load generator of bench/alb_vs_nginx.
 BENCH_PACKAGES := wrk
 
-.PHONY: setup system lab test lint bench clean
+.PHONY: setup system lab test test-fast lint bench clean
 
 setup: system $(STAMP)
 
@@ -48,6 +49,9 @@ lab: setup
 	$(BIN)/lab up --tui
 
 test: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "slow or not slow"
+
+test-fast: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup

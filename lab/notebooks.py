@@ -12,7 +12,8 @@ control endpoint (``lab.web.fleet``) and the event stream (``lab.events``)::
     config = LabConfig.from_env()
     nb.clean(config)                          # queues empty, servers healthy, defaults
     since = nb.mark(config)
-    with nb.pages() as site, nb.workers(config, 2) as names:
+    site = nb.pages(config)                 # the sample pages lab up serves
+    with nb.workers(config, 2) as names:
         ...
     sent = nb.events_after(config, since, "sqs.send")
 """
@@ -22,19 +23,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from lab import aws, events
+from lab import aws, events, runtime
 from lab.chaos_cli import set_chaos, set_speed
 from lab.config import LabConfig
-from lab.endpoints import opener
+from lab.pages import service
 from lab.trace.checker import count_inversions
 from lab.web import fleet
 
@@ -156,20 +154,6 @@ def wait_for_event(
 # -- processes a notebook starts -----------------------------------------------------------
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with opener().open(url, timeout=1.0) as reply:
-            return int(reply.status) == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def _stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """SIGTERM (a worker finishes its jobs in flight), then SIGKILL if it takes too long."""
     if process.poll() is None:
@@ -181,26 +165,12 @@ def _stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
         process.wait(10)
 
 
-@contextlib.contextmanager
-def pages(port: int | None = None, timeout: float = 20.0) -> Iterator[str]:
-    """The lab's sample-page server (``python -m lab.pages.server``) as a subprocess while
-    the block runs: its base URL (``/sample/N`` is a fast page, ``/slow?ms=N`` a slow one)."""
-    port = port or free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lab.pages.server", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while not _answers(base + "/"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the page server on port {port} did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        _stop(process, 10)
+def pages(config: LabConfig) -> str:
+    """The base URL of the lab's sample pages (``/sample/N`` is a fast page, ``/slow?ms=N`` a
+    slow one): the server ``lab up`` started, started again if it was stopped, so a notebook
+    renders the same pages as ``lab url2png pages`` lists."""
+    service.start(config)
+    return config.pages_url
 
 
 @contextlib.contextmanager
@@ -225,9 +195,10 @@ def workers(
     try:
         for name in names:
             with (logs / f"{name}.log").open("wb") as log:
+                # SIGTERM if the kernel dies: a worker finishes its job and goes, not orphaned
                 started.append(
                     subprocess.Popen(
-                        [LAB, "worker", "--name", name, *options],
+                        [*runtime.die_with_parent("TERM"), LAB, "worker", "--name", name, *options],
                         env=env,
                         stdout=log,
                         stderr=subprocess.STDOUT,

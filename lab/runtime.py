@@ -26,6 +26,15 @@ class LabError(RuntimeError):
     """Something the user can fix; the CLI prints it without a traceback."""
 
 
+def die_with_parent(signal_name: str) -> list[str]:
+    """A command prefix (util-linux's ``setpriv --pdeathsig``) by which the kernel sends the
+    child ``signal_name`` when its parent dies, even by SIGKILL: a browser in its own session
+    would outlive a killed worker, a worker a killed notebook kernel. No ``preexec_fn``: the
+    callers have threads. Empty where setpriv is missing."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", signal_name, "--"] if setpriv else []
+
+
 def lab_command() -> list[str]:
     """The ``lab`` of this environment, for a child process (the venv's script, or the module
     when run from a checkout without one)."""

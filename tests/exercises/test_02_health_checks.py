@@ -4,9 +4,13 @@ it fails and heals a web server itself, and leaves it healed."""
 
 from __future__ import annotations
 
+import pytest
+
 from lab import aws
 from lab.config import LabConfig
 from tests.exercises.conftest import check, failed, start
+
+pytestmark = pytest.mark.slow  # the checker fails a server and waits for health checks
 
 
 def modify(config: LabConfig, interval: int, unhealthy: int) -> None:

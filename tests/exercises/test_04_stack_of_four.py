@@ -21,6 +21,8 @@ from tests.support.lab import isolated_env, lab_down, run_lab
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.slow  # a stack of four instances
+
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 

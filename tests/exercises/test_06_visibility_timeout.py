@@ -11,7 +11,10 @@ import pytest
 
 from tests.exercises.conftest import check, failed, start
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium"),
+]  # 20 slow jobs on real workers, several times
 TIMEOUTS = "no duplicates caused by a visibility timeout"
 
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.exercises.conftest import check, failed, start
+
+pytestmark = pytest.mark.slow  # the checker runs the student's worker on real Chromium
 
 ONE = "every job leaves exactly one result"
 IN_MEMORY = """

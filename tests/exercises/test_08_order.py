@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lab import aws
 from lab.config import LabConfig
 from tests.exercises.conftest import check, failed, start
+
+pytestmark = pytest.mark.slow  # the checker runs the student's consumer on real Chromium
 
 IN_ORDER = "apply saw every event once, in order"
 BATCH_SORT = """

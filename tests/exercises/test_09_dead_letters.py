@@ -8,12 +8,16 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from lab import aws
 from lab.config import LabConfig
 from lab.url2png.status import get as job_status
 from tests.exercises.conftest import check, failed, start
 from tests.support.lab import LAB, run_lab
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow  # a poison job through three receives
 
 CHROMIUM = Path("/usr/bin/chromium")
 

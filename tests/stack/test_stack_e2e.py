@@ -11,11 +11,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from lab.stack import chapter
 from lab.web.page import IP_HEADER
 from tests.stack.conftest import all_healthy, get, health
 from tests.support.ports import connects
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow  # the chapter's stack deployed and scaled
 
 AWS = str(Path(sys.executable).parent / "aws")
 LAB = str(Path(sys.executable).parent / "lab")

@@ -17,7 +17,10 @@ from tests.support.lab import LAB, isolated_env, lab_down, run_lab
 from tests.support.png import decode
 from tests.web.conftest import IPS
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium"),
+]  # real Chromium rendering the balancer's pages
 
 
 def rgb(colour: str) -> tuple[int, int, int]:

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.runtime import LabError
+from lab.runtime import LabError, die_with_parent
 
 # Headless without a display or GPU; as root in a container, where Chromium's sandbox does not
 # start; with shared memory in /tmp rather than /dev/shm, which containers often make tiny.
@@ -82,7 +82,7 @@ class ChromiumProcess:
         remove_stale_profiles()
         profile = Path(tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-"))
         argv = [
-            *die_with_parent(),
+            *die_with_parent("KILL"),
             executable,
             *CHROMIUM_FLAGS,
             *extra_args,
@@ -149,15 +149,6 @@ class ChromiumProcess:
                     return f"ws://127.0.0.1:{int(lines[0])}{lines[1].strip()}"
             await asyncio.sleep(0.02)
         raise BrowserStartError(f"{executable} did not open DevTools in {timeout} s")
-
-
-def die_with_parent() -> list[str]:
-    """Chromium runs in its own session (so ``stop`` can kill its whole group), which also
-    means it would outlive a worker killed with SIGKILL, one orphaned browser per crash. With
-    util-linux's ``setpriv --pdeathsig`` the kernel kills it when the worker dies (its helper
-    processes exit when the browser process goes). No ``preexec_fn``: the worker has threads."""
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
 
 
 def remove_stale_profiles() -> None:
