@@ -75,10 +75,21 @@ class EmulatorSettings:
         "folder for queues, messages, buckets, stacks and logs",
         shown=".lab in the checkout",
     )
-    region: str = setting("us-east-1", "region of the lab's resources")
+    region: str = setting(
+        "us-east-1", "region of the lab's resources, and of SQS requests not signed for one"
+    )
     account_id: str = setting(ACCOUNT_ID, "account id in ARNs and queue URLs")
     public_host: str = setting(
-        "localhost", "host name in queue URLs and website endpoints (resolves to loopback)"
+        "localhost",
+        "host name in website endpoints and in `standard` queue URLs (resolves to loopback)",
+    )
+    # How queue URLs are written (emulator/sqs/queue_urls.py); LocalStack's names for the same.
+    sqs_endpoint_strategy: str = setting(
+        "off",
+        "queue URLs: off = http://HOST:PORT/ACCOUNT/NAME with the host the request reached, "
+        "standard = http://sqs.REGION.PUBLIC_HOST:PORT/ACCOUNT/NAME (as AWS), "
+        "path = http://HOST:PORT/queue/REGION/ACCOUNT/NAME",
+        choices=("off", "standard", "path"),
     )
     # Section 15.1: the load balancer's data plane.
     listener_host: str = setting("127.0.0.1", "address the load balancers' listeners bind")

@@ -8,7 +8,14 @@ import re
 from collections.abc import Mapping
 
 _CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
-_QUEUE_PATH = re.compile(r"^/\d{12}/[^/]+/?$")
+# A queue URL's path, also path-style (``/queue/REGION/ACCOUNT/NAME``, emulator/sqs/queue_urls.py)
+_QUEUE_PATH = re.compile(r"^(?:/queue/[a-z0-9-]+)?/\d{12}/[^/]+/?$")
+# An SQS host as AWS names them, and as the sqs_endpoint_strategy "standard" writes queue URLs:
+# sqs.REGION.amazonaws.com, sqs.REGION.localhost, REGION.queue.amazonaws.com (legacy).
+_SQS_HOST = re.compile(
+    r"^(?:sqs(?:-fips)?\.[a-z]{2,}(?:-[a-z]+)+-\d{1,2}\.|(?:[a-z0-9-]+\.)?queue\.amazonaws\.com)",
+    re.I,
+)
 _WEBSITE_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])\.s3-website[.\-]", re.I)
 
 TARGET_PREFIXES = {"AmazonSQS.": "sqs"}
@@ -44,7 +51,11 @@ def service_of(headers: Mapping[str, str], path: str, query: Mapping[str, str]) 
     scope = signing_scope(headers, query)
     if scope:
         return scope[1]
-    if _QUEUE_PATH.match(path) or query.get("Version") == "2012-11-05":
+    if (
+        _QUEUE_PATH.match(path)
+        or query.get("Version") == "2012-11-05"
+        or _SQS_HOST.match(headers.get("Host", ""))
+    ):
         return "sqs"
     # Unsigned requests (a browser, curl) are S3 path-style requests, as in moto.
     return "s3"

@@ -52,6 +52,7 @@ class LabConfig:
     region: str = _emulator("region")
     account_id: str = _emulator("account_id")
     public_host: str = _emulator("public_host")
+    sqs_endpoint_strategy: str = _emulator("sqs_endpoint_strategy")
     listener_host: str = _emulator("listener_host")
     listener_port_offset: int = _emulator("listener_port_offset")
     elb_target_networks: str = _emulator("elb_target_networks")

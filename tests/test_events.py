@@ -59,6 +59,17 @@ def test_ids_increase_and_the_injected_clock_stamps_every_event() -> None:
     assert (page.first_id, page.last_id, page.missed, page.next_after) == (1, 2, 0, 2)
 
 
+def test_a_field_marked_omit_empty_is_left_out_while_empty() -> None:
+    """An SQS event names its region only outside the default one: the lab's own readers, which
+    work in the default region, see the events as before regions existed."""
+    log = EventLog(ManualClock(), capacity=10)
+    log.publish(SqsSend(queue="q", message_id="m1", seq=1, delay=0))
+    log.publish(SqsSend(queue="q", message_id="m2", seq=2, delay=0, region="eu-west-1"))
+    first, second = (entry.as_dict() for entry in log.after(0).entries)
+    assert "region" not in first
+    assert second["region"] == "eu-west-1"
+
+
 def test_the_reply_is_the_page_as_json() -> None:
     log = EventLog(ManualClock(), capacity=10, stream="s-1")
     assert json.loads(log.after(0).to_json()) == {

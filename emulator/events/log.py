@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from typing import cast
 
 from emulator.clock import Clock
-from emulator.events.model import SCHEMA, Event, field_names
+from emulator.events.model import SCHEMA, Event, field_names, omitted_when_empty
 
 DEFAULT_LIMIT = 1000
 
@@ -119,6 +119,7 @@ class EventLog:
         self.last_id = 0
         self._ring: list[Entry | None] = [None] * capacity
         self._fields: dict[type[Event], tuple[str, ...]] = {}
+        self._omit: dict[type[Event], frozenset[str]] = {}  # fields left out while ""
         self._when_read: set[type[Event]] = set()  # types encoded at the first read
         self._render_later = self._render  # (bound once: each lazy entry shares it)
         self._encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -135,6 +136,7 @@ class EventLog:
         names = self._fields.get(kind)
         if names is None:
             names = self._fields[kind] = field_names(kind)
+            self._omit[kind] = omitted_when_empty(kind)
             if getattr(kind, "json_when_read", False):
                 self._when_read.add(kind)
         at = self.clock.now()
@@ -161,8 +163,12 @@ class EventLog:
             "type": event.type,
             "at": at,
         }
+        omit = self._omit[type(event)]
         for name in names:
-            body[name] = getattr(event, name)
+            value = getattr(event, name)
+            if value == "" and name in omit:
+                continue
+            body[name] = value
         return self._encode(body)
 
     def _render(self, entry: Entry) -> str:

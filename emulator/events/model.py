@@ -21,9 +21,21 @@ SCHEMA = 1
 ENVELOPE = ("schema", "stream", "id", "type", "at")
 
 
-def described(meaning: str, default: Any = dataclasses.MISSING) -> Any:
-    """A field of an event type, with the meaning docs/events.md shows for it."""
-    return dataclasses.field(default=default, metadata={"doc": meaning})
+def described(
+    meaning: str,
+    default: Any = dataclasses.MISSING,
+    *,
+    kw_only: bool = False,
+    omit_empty: bool = False,
+) -> Any:
+    """A field of an event type, with the meaning docs/events.md shows for it. ``kw_only``: a
+    base class's field with a default, which its subclasses' fields without one may follow.
+    ``omit_empty``: left out of the JSON while it is ``""``, for a field most events of the type
+    do not need (readers then see the events as before it existed)."""
+    metadata = {"doc": meaning, "omit_empty": omit_empty}
+    if kw_only:
+        return dataclasses.field(default=default, kw_only=True, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,11 @@ def field_names(kind: type[Event]) -> tuple[str, ...]:
     """The fields of an event type in declaration order (base class fields first), which is
     also their order in the JSON form."""
     return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def omitted_when_empty(kind: type[Event]) -> frozenset[str]:
+    """The fields of an event type that its JSON leaves out while they are ``""``."""
+    return frozenset(f.name for f in dataclasses.fields(kind) if f.metadata.get("omit_empty"))
 
 
 def check_type(kind: type[Event]) -> None:

@@ -30,12 +30,21 @@ _SEQ = (
 
 @dataclass(frozen=True, slots=True)
 class SqsEvent(Event):
-    """Base of the SQS events: each names its queue."""
+    """Base of the SQS events: each names its queue, and the queue's region unless it is the
+    emulator's default one (a queue name is unique per region only)."""
 
     publisher: ClassVar[str] = PUBLISHER
     # JSON made when first read: a batch receive publishes 20 of these, and SQS keeps its pace
     json_when_read: ClassVar[bool] = True
     queue: str = described("name of the queue")
+    # Filled in by emulator/sqs/__init__.py for the engines of other regions only, so the
+    # default region, where the lab's own tools work, pays nothing for it.
+    region: str = described(
+        "region of the queue; absent in the default region (`LAB_REGION`), the lab tools' own",
+        "",
+        kw_only=True,
+        omit_empty=True,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +216,57 @@ class SqsSampled(SqsEvent):
     returned: int = described("messages the receive returned")
 
 
+# -- message move tasks (dead-letter queue redrive) ---------------------------------------------
+
+_MOVE_TASKS = "emulator/sqs/move_tasks.py"
+_TASK_ID = "the task's id, as its TaskHandle carries it"
+
+
+@dataclass(frozen=True, slots=True)
+class SqsMoveTaskStarted(SqsEvent):
+    """StartMessageMoveTask began moving a dead-letter queue's messages (the console's "Start
+    DLQ redrive"). ``queue`` is the dead-letter queue."""
+
+    type: ClassVar[str] = "sqs.move_task_started"
+    publisher: ClassVar[str] = _MOVE_TASKS
+    task_id: str = described(_TASK_ID)
+    to_move: int = described(
+        "messages visible in the dead-letter queue at the start, the ones the task moves "
+        "(ApproximateNumberOfMessagesToMove)"
+    )
+    destination: str = described(
+        "name of the queue the messages go to; empty: each back to the queue it came from", ""
+    )
+    rate: int = described("MaxNumberOfMessagesPerSecond as asked; 0: not given", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SqsMessageMoved(SqsEvent):
+    """A message move task took a message off the dead-letter queue ``queue`` and sent it to
+    ``target`` as a new message with a new MessageId: the ``sqs.send`` just before is that send."""
+
+    type: ClassVar[str] = "sqs.message_moved"
+    publisher: ClassVar[str] = _MOVE_TASKS
+    task_id: str = described(_TASK_ID)
+    message_id: str = described("the MessageId the message had in the dead-letter queue")
+    target: str = described("name of the queue it moved to")
+    new_message_id: str = described("the MessageId it has there")
+
+
+@dataclass(frozen=True, slots=True)
+class SqsMoveTaskEnded(SqsEvent):
+    """A message move task stopped: COMPLETED (nothing left to move), CANCELLED
+    (CancelMessageMoveTask) or FAILED (a queue it needed is gone). ``queue`` is the
+    dead-letter queue."""
+
+    type: ClassVar[str] = "sqs.move_task_ended"
+    publisher: ClassVar[str] = _MOVE_TASKS
+    task_id: str = described(_TASK_ID)
+    status: str = described("COMPLETED, CANCELLED or FAILED")
+    moved: int = described("messages the task moved (ApproximateNumberOfMessagesMoved)")
+    failure_reason: str = described("why a FAILED task failed (FailureReason); else empty", "")
+
+
 TYPES: tuple[type[SqsEvent], ...] = (
     SqsQueueCreated,
     SqsQueueDeleted,
@@ -223,4 +283,7 @@ TYPES: tuple[type[SqsEvent], ...] = (
     SqsReordered,
     SqsDelayInjected,
     SqsSampled,
+    SqsMoveTaskStarted,
+    SqsMessageMoved,
+    SqsMoveTaskEnded,
 )

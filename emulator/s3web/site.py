@@ -21,6 +21,9 @@ from emulator.s3web.config import Redirect, RoutingRule, WebsiteConfig, parse_we
 # S3 refuses longer keys; a website path longer than that cannot name an object.
 MAX_KEY_BYTES = 1024
 _REGION_IN_HOST = re.compile(r"\.s3-website[.\-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.", re.I)
+# A key named in a header: anything but printable ASCII (a CR/LF from %0D%0A in the path, or
+# non-ASCII) is percent-encoded, so no request can split or break the answer's headers.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F))
 # Stored headers S3 sends back with the object, besides Content-Type and user metadata.
 _ECHOED_HEADERS = (
     "cache-control",
@@ -195,8 +198,11 @@ class _Site:
             return SiteResponse(301, [*self.common(), ("Location", obj.redirect_location)])
         return self.object(obj, 200)
 
-    def object(self, obj: StoredObject, status: int) -> SiteResponse:
+    def object(self, obj: StoredObject, status: int, error: _Error | None = None) -> SiteResponse:
+        """The object's body and stored headers; ``error`` when it stands in as the error
+        document, whose answer names the original error in ``x-amz-error-*`` headers."""
         headers = [
+            *(_error_headers(error) if error is not None else ()),
             *self.common(),
             ("Content-Type", obj.content_type),
             ("ETag", obj.etag),
@@ -217,21 +223,26 @@ class _Site:
 
     def failure(self, config: WebsiteConfig, key: str, error: _Error) -> SiteResponse:
         """A 4xx for a key: a matching error-code routing rule, else the error document with the
-        original status, else S3's own page saying why the error document failed too."""
+        original status, else S3's own page saying why the error document failed too.
+
+        The error document is answered as the object it is (its Content-Type, ETag,
+        Last-Modified and stored headers) under the original status, and one with a website
+        redirect location redirects like any object (301). HEAD never reads it: AWS answers
+        the status and the ``x-amz-error-*`` headers only."""
         for rule in config.routing_rules:
             code = rule.http_error_code_returned_equals
             if code == str(error.status) and _prefix_matches(rule, key):
                 return self.redirect(rule.redirect, key, rule.key_prefix_equals, "301")
-        if not config.error_key:
+        if not config.error_key or self.head:
             return self.page(error)
         document = self.lookup(config.error_key)
         if document is None:
             return self.page(error, _no_such_key(config.error_key))
         if not self.readable(config.error_key, document):
             return self.page(error, _access_denied())
-        response = self.object(document, error.status)
-        response.headers = [h for h in response.headers if h[0] not in ("ETag", "Last-Modified")]
-        return response
+        if document.redirect_location:
+            return SiteResponse(301, [*self.common(), ("Location", document.redirect_location)])
+        return self.object(document, error.status, error)
 
     def readable(self, key: str, obj: StoredObject) -> bool:
         assert self.bucket is not None
@@ -249,7 +260,9 @@ class _Site:
             new_key = key
         protocol = redirect.protocol or "http"
         host = redirect.host_name or self.request.host
-        code = int(redirect.http_redirect_code or default_code)
+        given = redirect.http_redirect_code or ""
+        # a configuration stored before PutBucketWebsite checked codes may hold anything
+        code = int(given if given.isdigit() else default_code)
         location = f"{protocol}://{host}/{quote(new_key, safe='/~!$&()*+,;=:@')}"
         return SiteResponse(code, [*self.common(), ("Location", location)])
 
@@ -284,12 +297,24 @@ def _page(
         )
     text += "<hr/>\n</body>\n</html>\n"
     headers = [
+        # a HEAD has no page to read, so the error is told in headers (as the error document is)
+        *(_error_headers(error) if head else ()),
         ("x-amz-request-id", request_id),
         ("x-amz-id-2", request_id),
         ("Server", "AmazonS3"),
         ("Content-Type", "text/html; charset=utf-8"),
     ]
     return SiteResponse(error.status, headers, text.encode())
+
+
+def _error_headers(error: _Error) -> list[tuple[str, str]]:
+    headers = [("x-amz-error-code", error.code), ("x-amz-error-message", error.message)]
+    headers += [
+        (f"x-amz-error-detail-{name}", quote(value, safe=_HEADER_SAFE))
+        for name, value in error.details
+        if name == "Key"
+    ]
+    return headers
 
 
 def _no_such_key(key: str) -> _Error:

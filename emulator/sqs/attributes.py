@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from emulator.sqs import limits
+from emulator.sqs import limits, permissions
 from emulator.sqs.errors import SqsError
 
 MAX_MESSAGE_BYTES = 1_048_576
@@ -106,13 +106,14 @@ SETTABLE: dict[str, AttributeSpec] = {
     "MessageRetentionPeriod": AttributeSpec(_int_range(limits.Range(60, 1_209_600)), "345600"),
     "ReceiveMessageWaitTimeSeconds": AttributeSpec(_int_range(limits.WAIT_TIME_SECONDS), "0"),
     "VisibilityTimeout": AttributeSpec(_int_range(limits.VISIBILITY_TIMEOUT), "30"),
-    "Policy": AttributeSpec(_json_object),
+    "Policy": AttributeSpec(permissions.check_policy),
     "RedrivePolicy": AttributeSpec(_redrive_policy),
     "RedriveAllowPolicy": AttributeSpec(_redrive_allow_policy),
     "KmsMasterKeyId": AttributeSpec(_any),
     "KmsDataKeyReusePeriodSeconds": AttributeSpec(_int_range(limits.Range(60, 86_400))),
     "SqsManagedSseEnabled": AttributeSpec(_boolean, "true"),
-    "FifoQueue": AttributeSpec(_boolean, create_only=True),
+    # FIFO queues only, even as "false"; SetQueueAttributes takes it only as "true" (a no-op).
+    "FifoQueue": AttributeSpec(_boolean, fifo_only=True),
     "ContentBasedDeduplication": AttributeSpec(_boolean, "false", fifo_only=True),
     "DeduplicationScope": AttributeSpec(_one_of("queue", "messageGroup"), "queue", fifo_only=True),
     "FifoThroughputLimit": AttributeSpec(
@@ -137,7 +138,11 @@ def unknown_attribute(name: str) -> SqsError:
 
 
 def validate(attributes: dict[str, str], *, fifo: bool, creating: bool) -> dict[str, str]:
-    """Checked, normalised copy of settable attributes; raises the error SQS would."""
+    """Checked, normalised copy of settable attributes; raises the error SQS would.
+
+    A FIFO-only attribute on a standard queue is unknown to it, at creation and later
+    (``Unknown Attribute FifoQueue.`` even for ``FifoQueue=false``); a FIFO queue's type cannot
+    be changed (docs/aws-behaviour.md section 1.2)."""
     clean: dict[str, str] = {}
     for name, value in attributes.items():
         spec = SETTABLE.get(name)
@@ -147,14 +152,25 @@ def validate(attributes: dict[str, str], *, fifo: bool, creating: bool) -> dict[
             raise _bad(name, str(value), " Attribute values must be strings.")
         text = str(value).lower() if isinstance(value, bool) else str(value)
         clean[name] = spec.check(name, text)
-    if clean.get("FifoThroughputLimit") == "perMessageGroupId" and (
-        clean.get("DeduplicationScope", "queue") != "messageGroup"
-    ):
-        raise SqsError(
-            "InvalidAttributeValue",
-            "FifoThroughputLimit perMessageGroupId needs DeduplicationScope messageGroup.",
+    if not creating and clean.get("FifoQueue", "true") != "true":
+        raise _bad(
+            "FifoQueue", clean["FifoQueue"], " Reason: Modifying queue type is not supported."
         )
     return clean
+
+
+def check_throughput(attributes: dict[str, str]) -> None:
+    """perMessageGroupId is allowed only with DeduplicationScope messageGroup. Checked on the
+    attributes the queue would have, so a queue already scoped by group may take the limit alone."""
+    if attributes.get("FifoThroughputLimit") == "perMessageGroupId" and (
+        attributes.get("DeduplicationScope", "queue") != "messageGroup"
+    ):
+        raise _bad(
+            "FifoThroughputLimit",
+            "perMessageGroupId",
+            " Reason: The perMessageGroupId value is allowed only when the value for "
+            "DeduplicationScope is messageGroup.",
+        )
 
 
 def defaults(fifo: bool) -> dict[str, str]:

@@ -34,6 +34,7 @@ from emulator.sqs.messages import (
     message_size,
 )
 from emulator.sqs.model import DELAYED, IN_FLIGHT, READY, SENDER_ID, Message, Queue
+from emulator.sqs.move_tasks import MoveTasks
 from emulator.sqs.ports import NullStore, Store
 
 _QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -42,6 +43,12 @@ DEDUP_WINDOW = 300.0
 ATTEMPT_WINDOW = 300.0
 PURGE_WINDOW = 60.0
 RECREATE_WINDOW = 60.0
+# FIFO send errors, word for word as AWS answers them (docs/aws-behaviour.md section 3).
+NO_DEDUP_ID = (
+    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
+    "provided explicitly"
+)
+NOT_FOR_THIS_QUEUE_TYPE = "The request include parameter that is not valid for this queue type."
 # Where the engine reports what it decided: a callable taking an event (the event log's
 # ``publish``; a list's ``append`` in tests).
 EventSink = Callable[[Event], None]
@@ -55,6 +62,9 @@ class SendRequest:
     system_attributes: dict[str, AttributeValue] | None = None
     group_id: str | None = None
     dedup_id: str | None = None
+    # The request's X-Amzn-Trace-Id header, which AWS keeps as the AWSTraceHeader system
+    # attribute of every message the request sends, unless the message names its own.
+    trace_header: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,8 @@ class SqsEngine:
         self.queues: dict[str, Queue] = {}
         self.deleted_at: dict[str, float] = {}
         self.seq = 0
+        # Dead-letter redrives (StartMessageMoveTask), moved on this engine's tick.
+        self.move_tasks = MoveTasks(self)
 
     # -- queues ---------------------------------------------------------------------------
 
@@ -135,6 +147,7 @@ class SqsEngine:
                 "A FIFO queue's name must end in .fifo and FifoQueue must be true; "
                 "a standard queue's name must not end in .fifo.",
             )
+        # A standard queue takes no FIFO attribute, not even FifoQueue=false.
         clean = qattrs.validate(attributes, fifo=fifo, creating=True)
         now = self.clock.now()
         existing = self.queues.get(name)
@@ -158,8 +171,7 @@ class SqsEngine:
         merged = {**qattrs.defaults(fifo), **clean}
         if fifo:
             merged["FifoQueue"] = "true"
-        else:
-            merged.pop("FifoQueue", None)
+        qattrs.check_throughput(merged)
         self._check_redrive(name, fifo, merged)
         queue = Queue(
             name=name,
@@ -169,6 +181,7 @@ class SqsEngine:
             created_at=now,
             modified_at=now,
             tags=dict(tags or {}),
+            dedup_scope=merged.get("DeduplicationScope", "queue"),
         )
         self.queues[name] = queue
         self.store.save_queue(queue)
@@ -214,6 +227,7 @@ class SqsEngine:
             creating=False,
         )
         merged = {k: v for k, v in {**queue.attributes, **clean}.items() if k not in to_remove}
+        qattrs.check_throughput(merged)
         self._check_redrive(name, queue.fifo, merged)
         queue.attributes = merged
         queue.modified_at = self.clock.now()
@@ -277,6 +291,9 @@ class SqsEngine:
             )
         count = len(queue.messages)
         queue.clear()
+        # AWS forgets the deduplication ids too: the same id may be sent again at once.
+        queue.dedup.clear()
+        queue.attempts.clear()
         queue.last_purge_at = now
         self.store.drop_all_messages(name)
         self._emit(sqs_events.SqsQueuePurged(queue=name, messages=count))
@@ -291,21 +308,21 @@ class SqsEngine:
         system = dict(request.system_attributes or {})
         check_attributes(attributes)
         check_attributes(system, system=True)
+        md5_system = md5_of_attributes(system)  # of what the client sent, which it checks
+        if request.trace_header is not None and "AWSTraceHeader" not in system:
+            system["AWSTraceHeader"] = AttributeValue("String", request.trace_header)
         limit = queue.int_attribute("MaximumMessageSize")
         if message_size(body, attributes) > limit:
-            raise invalid_value(
-                "MessageBody",
-                "(message)",
-                f"Message must be shorter than {limit} bytes (body and attributes together).",
+            raise SqsError(
+                "InvalidParameterValue",
+                "One or more parameters are invalid. "
+                f"Reason: Message must be shorter than {limit} bytes.",
             )
         now = self.clock.now()
         delay = self._delay(queue, request.delay_seconds)
         group_id, dedup_id = self._fifo_ids(queue, request, body)
         if queue.fifo:
-            key = (
-                group_id if queue.attributes["DeduplicationScope"] == "messageGroup" else "",
-                dedup_id,
-            )
+            key = (group_id if queue.dedup_scope == "messageGroup" else "", dedup_id)
             self._expire_dedup(queue, now)
             seen = queue.dedup.get(key)
             if seen is not None:
@@ -315,7 +332,7 @@ class SqsEngine:
                     message_id,
                     md5_of_body(body),
                     md5_of_attributes(attributes),
-                    md5_of_attributes(system),
+                    md5_system,
                     sequence_number,
                 )
         self.seq += 1
@@ -326,7 +343,7 @@ class SqsEngine:
             system_attributes=system,
             md5_body=md5_of_body(body),
             md5_attributes=md5_of_attributes(attributes),
-            md5_system_attributes=md5_of_attributes(system),
+            md5_system_attributes=md5_system,
             sent_at=now,
             seq=self.seq,
             sender_id=SENDER_ID,
@@ -367,15 +384,12 @@ class SqsEngine:
         )
 
     def _delay(self, queue: Queue, requested: int | None) -> int:
-        if requested is None:
+        # A FIFO queue takes DelaySeconds=0, which changes nothing: only the queue's delay
+        # applies to its messages.
+        if requested is None or (queue.fifo and requested == 0):
             return queue.int_attribute("DelaySeconds")
         if queue.fifo:
-            raise invalid_value(
-                "DelaySeconds",
-                requested,
-                "The request include parameter that is not valid for this queue type "
-                "(FIFO queues take only the queue's delay).",
-            )
+            raise invalid_value("DelaySeconds", requested, NOT_FOR_THIS_QUEUE_TYPE)
         if requested not in DELAY_SECONDS:
             raise invalid_value(
                 "DelaySeconds",
@@ -392,13 +406,16 @@ class SqsEngine:
             ("MessageDeduplicationId", request.dedup_id),
         ):
             if value is not None and not _FIFO_ID.match(value):
-                raise invalid_value(label, value, "Up to 128 characters from !-~ are allowed.")
+                raise invalid_value(
+                    label,
+                    value,
+                    f"{label} can only include alphanumeric and punctuation characters. "
+                    "1 to 128 in length.",
+                )
         if not queue.fifo:
             if request.dedup_id is not None:
                 raise invalid_value(
-                    "MessageDeduplicationId",
-                    request.dedup_id,
-                    "The request include parameter that is not valid for this queue type.",
+                    "MessageDeduplicationId", request.dedup_id, NOT_FOR_THIS_QUEUE_TYPE
                 )
             return request.group_id, None
         if request.group_id is None:
@@ -406,14 +423,26 @@ class SqsEngine:
         dedup_id = request.dedup_id
         if dedup_id is None:
             if queue.attributes.get("ContentBasedDeduplication") != "true":
-                raise invalid_value(
-                    "MessageDeduplicationId",
-                    "(none)",
-                    "The queue should either have ContentBasedDeduplication enabled or "
-                    "MessageDeduplicationId provided explicitly.",
-                )
+                raise SqsError("InvalidParameterValue", NO_DEDUP_ID)
             dedup_id = hashlib.sha256(body.encode()).hexdigest()
         return request.group_id, dedup_id
+
+    def check_send_batch(self, name: str, requests: list[SendRequest]) -> None:
+        """The rules a SendMessageBatch to a FIFO queue must meet as a whole: AWS fails the
+        whole call, not the entry, when an entry lacks its group id or (without content-based
+        deduplication) its deduplication id, and sends none of the entries."""
+        queue = self.queue(name)
+        if not queue.fifo:
+            return
+        content_based = queue.attributes.get("ContentBasedDeduplication") == "true"
+        for request in requests:
+            if request.group_id is None:
+                raise SqsError(
+                    "InvalidParameterValue",
+                    "The request must contain the parameter MessageGroupId.",
+                )
+            if request.dedup_id is None and not content_based:
+                raise SqsError("InvalidParameterValue", NO_DEDUP_ID)
 
     def receive(
         self,
@@ -564,15 +593,16 @@ class SqsEngine:
             return False
         queue.remove(message)
         self.store.drop_message(queue.name, message.message_id)
+        # The message keeps what it had: attributes, system attributes (SentTimestamp too),
+        # ApproximateReceiveCount and ApproximateFirstReceiveTimestamp. Only a FIFO message's
+        # retention starts again, as AWS resets its enqueue time on the move.
         message.gen = 0
-        message.receive_count = 0
-        message.first_receive_at = None
         message.received_at = None
         message.receipt = None
         message.dead_letter_source_arn = queue.arn
         if target.fifo:
-            message.sent_at = now
-        target.add(message, READY, 0.0)
+            message.enqueued_at = now
+        target.add(message, READY, now)
         self.store.save_message(target.name, message)
         self._emit(
             sqs_events.SqsDeadLetter(
@@ -602,11 +632,20 @@ class SqsEngine:
 
     def delete(self, name: str, receipt: str) -> None:
         queue = self.queue(name)
+        if queue.fifo:
+            self._advance(queue)  # so a handle whose visibility just ran out is known expired
         message = self._message_for(queue, receipt)
-        if message is None or message.receipt != receipt:
-            # Already deleted, or a stale handle: SQS answers success and (for a stale handle)
-            # may leave the message, which is how a slow consumer causes a duplicate.
-            return
+        if message is None:
+            return  # already deleted: SQS answers success
+        if message.receipt != receipt or message.state != IN_FLIGHT:
+            if queue.fifo:
+                # A FIFO queue refuses a handle whose visibility ran out (the message may have
+                # gone to another consumer since); a standard queue accepts it.
+                raise invalid_value("ReceiptHandle", receipt, "The receipt handle has expired.")
+            if message.receipt != receipt:
+                # A stale handle: SQS answers success and may leave the message, which is how
+                # a slow consumer causes a duplicate.
+                return
         queue.remove(message)
         if not message.injected:
             self.store.drop_message(name, message.message_id)
@@ -629,14 +668,20 @@ class SqsEngine:
             )
         self._advance(queue)
         message = self._message_for(queue, receipt)
-        if message is None or message.receipt != receipt:
+        if message is None or (queue.fifo and message.receipt != receipt):
             raise invalid_value(
                 "ReceiptHandle",
                 receipt,
                 "Message does not exist or is not available for visibility timeout change.",
             )
         if message.state != IN_FLIGHT:
+            if not queue.fifo:
+                # A standard queue answers success and changes nothing: the message is
+                # visible again, and stays so.
+                return
             raise SqsError("MessageNotInflight", "The message is not in flight.")
+        # On a standard queue any handle of the message, even one from an earlier receive,
+        # changes the visibility of its current delivery.
         now = self.clock.now()
         if now + timeout > (message.received_at or now) + VISIBILITY_TIMEOUT.hi:
             raise invalid_value(
@@ -724,6 +769,7 @@ class SqsEngine:
             self._expire_dedup(queue, now)
         for name in [n for n, at in self.deleted_at.items() if now - at >= RECREATE_WINDOW]:
             del self.deleted_at[name]
+        self.move_tasks.tick()
 
     def next_change_at(self, name: str) -> float | None:
         queue = self.queues.get(name)

@@ -42,9 +42,9 @@ def check_body(body: object) -> str:
     if bad:
         raise SqsError(
             "InvalidMessageContents",
-            f"Invalid characters found. Character U+{ord(bad.group()):04X} is not allowed in a "
-            "message; allowed: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | "
-            "#x10000 to #x10FFFF.",
+            f"Invalid binary character '#x{ord(bad.group()):X}' was found in the message body, "
+            "the set of allowed characters is #x9 | #xA | #xD | [#x20-#xD7FF] | "
+            "[#xE000-#xFFFD] | [#x10000-#x10FFFF].",
         )
     return body
 
@@ -66,13 +66,7 @@ def check_attributes(attributes: dict[str, AttributeValue], *, system: bool = Fa
                 raise invalid_value(
                     "MessageSystemAttributes", name, "AWSTraceHeader must be String."
                 )
-        elif (
-            not _ATTRIBUTE_NAME.match(name)
-            or name.lower().startswith(("aws.", "amazon."))
-            or name.startswith(".")
-            or name.endswith(".")
-            or ".." in name
-        ):
+        elif not _valid_name(name):
             raise invalid_value("MessageAttributeName", name, "The attribute name is not valid.")
         if not _DATA_TYPE.match(value.data_type):
             raise invalid_value(
@@ -83,13 +77,17 @@ def check_attributes(attributes: dict[str, AttributeValue], *, system: bool = Fa
         base = value.data_type.split(".", 1)[0]
         if base == "Binary":
             if value.binary_value is None or value.binary_value == b"":
-                raise invalid_value(
-                    f"MessageAttributes.{name}", "", "A Binary attribute needs a BinaryValue."
+                raise SqsError(
+                    "InvalidParameterValue",
+                    f"Message ({'system' if system else 'user'}) attribute '{name}' must "
+                    f"contain a non-empty value of type '{value.data_type}'.",
                 )
         else:
             if not value.string_value:
-                raise invalid_value(
-                    f"MessageAttributes.{name}", "", f"A {base} attribute needs a StringValue."
+                raise SqsError(
+                    "InvalidParameterValue",
+                    f"Message ({'system' if system else 'user'}) attribute '{name}' must "
+                    f"contain a non-empty value of type '{value.data_type}'.",
                 )
             if base == "Number" and not _is_number(value.string_value):
                 raise invalid_value(
@@ -101,6 +99,44 @@ def check_attributes(attributes: dict[str, AttributeValue], *, system: bool = Fa
                     "InvalidMessageContents",
                     f"Invalid character U+{ord(bad.group()):04X} in attribute {name}.",
                 )
+
+
+def _valid_name(name: str) -> bool:
+    return not (
+        not _ATTRIBUTE_NAME.match(name)
+        or name.lower().startswith(("aws.", "amazon."))
+        or name.startswith(".")
+        or name.endswith(".")
+        or ".." in name
+    )
+
+
+def select_attributes(
+    attributes: dict[str, AttributeValue], wanted: list[str]
+) -> dict[str, AttributeValue] | None:
+    """The message attributes a ReceiveMessage's ``MessageAttributeNames`` select, or None
+    when it selects nothing at all (then the reply has no MessageAttributes member).
+
+    As recorded on AWS: ``All``, ``*`` and ``.*`` select every attribute; ``prefix.*`` every
+    name that starts with ``prefix`` (``Hel.*`` takes ``Hello`` and ``Help.Me``); other names
+    match exactly. Names that are not valid attribute names are ignored, and a list with only
+    those selects nothing, while valid names that match none select an empty map."""
+    if not wanted:
+        return None
+    if "All" in wanted or "*" in wanted or ".*" in wanted:
+        return dict(attributes)
+    exact = set()
+    prefixes = []
+    for name in wanted:
+        if name.endswith(".*"):
+            if _valid_name(name[:-2]):
+                prefixes.append(name[:-2])
+        elif _valid_name(name):
+            exact.add(name)
+    if not exact and not prefixes:
+        return None
+    starts = tuple(prefixes)
+    return {k: v for k, v in attributes.items() if k in exact or (starts and k.startswith(starts))}
 
 
 def _is_number(text: str) -> bool:

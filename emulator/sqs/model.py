@@ -45,10 +45,18 @@ class Message:
     # injected (a duplicate of a delivered message) the MessageId and a suffix.
     key: str = ""
     injected: bool = False
+    # FIFO: when the message last became visible. A group whose head became visible earlier is
+    # served first, which is how AWS puts a group that was just handed out behind the others.
+    ready_at: float = 0.0
+    # Where retention counts from: the send, or for a FIFO message moved to a dead-letter queue
+    # the move (AWS resets a FIFO message's enqueue time there; SentTimestamp stays).
+    enqueued_at: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.key:
             self.key = self.message_id
+        if not self.enqueued_at:
+            self.enqueued_at = self.sent_at
 
 
 @dataclass(eq=False)
@@ -68,11 +76,14 @@ class Queue:
     ready_heap: list[tuple[int, int, str]] = field(default_factory=list)
     # delayed and in-flight messages by the time they become visible; (at, seq, gen, id)
     timer_heap: list[tuple[float, int, int, str]] = field(default_factory=list)
-    # every message by send time, for retention; (sent_at, seq, id)
+    # every message by the time retention counts from; (enqueued_at, seq, id)
     age_heap: list[tuple[float, int, str]] = field(default_factory=list)
-    # FIFO queues: each group's undeleted messages in order, and how many are in flight
+    # FIFO queues: each group's undeleted messages in order
     groups: dict[str, deque[Message]] = field(default_factory=dict)
-    group_in_flight: dict[str, int] = field(default_factory=dict)
+    # FIFO: "queue" or "messageGroup", fixed when the queue is created. SetQueueAttributes may
+    # change the DeduplicationScope attribute afterwards, but AWS keeps deduplicating as at
+    # creation (docs/aws-behaviour.md section 1.2).
+    dedup_scope: str = "queue"
     dedup: OrderedDict[tuple[str, str], tuple[float, str, str | None]] = field(
         default_factory=OrderedDict
     )
@@ -92,7 +103,7 @@ class Queue:
     def add(self, message: Message, state: int, visible_at: float) -> None:
         self.messages[message.key] = message
         message.state = -1
-        heapq.heappush(self.age_heap, (message.sent_at, message.seq, message.key))
+        heapq.heappush(self.age_heap, (message.enqueued_at, message.seq, message.key))
         if self.fifo:
             self.groups.setdefault(message.group_id or "", deque()).append(message)
         self.set_state(message, state, visible_at)
@@ -101,18 +112,17 @@ class Queue:
         old = message.state
         if old >= 0:
             self.counts[old] -= 1
-        if self.fifo and (old == IN_FLIGHT) != (state == IN_FLIGHT):
-            group = message.group_id or ""
-            self.group_in_flight[group] = self.group_in_flight.get(group, 0) + (
-                1 if state == IN_FLIGHT else -1
-            )
         message.state = state
         message.gen += 1
         self.counts[state] += 1
         if state == READY:
-            message.visible_at = 0.0
-            if not self.fifo:
+            if self.fifo:
+                # a new message is visible from ``visible_at``; a delayed or in-flight one from
+                # the moment its timer was due
+                message.ready_at = visible_at if old < 0 else message.visible_at
+            else:
                 heapq.heappush(self.ready_heap, (message.seq, message.gen, message.key))
+            message.visible_at = 0.0
         else:
             message.visible_at = visible_at
             heapq.heappush(self.timer_heap, (visible_at, message.seq, message.gen, message.key))
@@ -124,14 +134,11 @@ class Queue:
         message.gen += 1
         if self.fifo:
             group = message.group_id or ""
-            if message.state == IN_FLIGHT:
-                self.group_in_flight[group] -= 1
             members = self.groups.get(group)
             if members is not None:
                 members.remove(message)
                 if not members:
                     del self.groups[group]
-                    self.group_in_flight.pop(group, None)
 
     def clear(self) -> None:
         self.messages.clear()
@@ -140,7 +147,6 @@ class Queue:
         self.timer_heap.clear()
         self.age_heap.clear()
         self.groups.clear()
-        self.group_in_flight.clear()
 
     def due_timers(self, now: float) -> list[Message]:
         """Delayed or in-flight messages whose time has come, in the order they were sent."""
@@ -184,20 +190,27 @@ class Queue:
         return found
 
     def fifo_candidates(self, limit: int) -> list[Message]:
-        """Ready messages at the heads of unlocked groups, oldest group first, in group order."""
-        out: list[Message] = []
+        """Visible messages from the heads of the groups, each group in send order.
+
+        A group gives its messages up to the first one that is not visible, so a group whose
+        next message is in flight gives nothing (the group lock), while one whose head became
+        visible again gives it even if a later message is still in flight (as AWS records
+        show). Groups are served in the order their heads became visible, oldest first, and
+        each gives as many as it can before the next is asked (docs/aws-behaviour.md
+        section 3, "FIFO queue delivery logic")."""
         heads = sorted(
-            (members[0].seq, group)
+            (members[0].ready_at, members[0].seq, group)
             for group, members in self.groups.items()
-            if members and not self.group_in_flight.get(group)
+            if members[0].state == READY
         )
-        for _, group in heads:
+        out: list[Message] = []
+        for _, _, group in heads:
             for message in self.groups[group]:
-                if message.state != READY or len(out) >= limit:
+                if message.state != READY:
                     break
                 out.append(message)
-            if len(out) >= limit:
-                break
+                if len(out) >= limit:
+                    return out
         return out
 
     def expired(self, now: float) -> list[Message]:

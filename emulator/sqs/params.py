@@ -34,6 +34,17 @@ def required_string(params: Params, name: str) -> str:
     return value
 
 
+# How SQS words a request parameter out of its range, which differs by parameter (recorded on
+# AWS: WaitTimeSeconds and MaxNumberOfMessages in LocalStack's parity snapshots, DelaySeconds in
+# users' reports; VisibilityTimeout as other emulators have it, unverified).
+_OUT_OF_RANGE: dict[str, str] = {
+    "WaitTimeSeconds": "Must be >= {lo} and <= {hi}, if provided.",
+    "VisibilityTimeout": "Must be >= {lo} and <= {hi}, if provided.",
+    "DelaySeconds": "DelaySeconds must be >= {lo} and <= {hi}.",
+}
+_OUT_OF_RANGE_DEFAULT = "Must be between {lo} and {hi}, if provided."
+
+
 def integer(params: Params, name: str, allowed: Range) -> int | None:
     """Accepts a JSON number or a numeral (the query protocol sends every value as text)."""
     value = params.get(name)
@@ -48,9 +59,8 @@ def integer(params: Params, name: str, allowed: Range) -> int | None:
             name, value, f"Must be an integer from {allowed.lo} to {allowed.hi}."
         ) from None
     if number not in allowed:
-        raise invalid_value(
-            name, value, f"Must be between {allowed.lo} and {allowed.hi}, if provided."
-        )
+        reason = _OUT_OF_RANGE.get(name, _OUT_OF_RANGE_DEFAULT)
+        raise invalid_value(name, value, reason.format(lo=allowed.lo, hi=allowed.hi))
     return number
 
 
@@ -137,15 +147,22 @@ def queue_name(params: Params) -> str:
     return parts[-1]
 
 
-def send_request(params: Params) -> SendRequest:
-    """A SendMessage request, or one SendMessageBatch entry: both carry the same members."""
+def send_request(params: Params, trace_header: str | None = None) -> SendRequest:
+    """A SendMessage request, or one SendMessageBatch entry: both carry the same members. An
+    empty body is a missing one, as SQS answers it (recorded on AWS). ``trace_header`` is the
+    request's X-Ray header, which SQS keeps as the AWSTraceHeader of every message the request
+    sends unless the message names its own."""
+    body = required_string(params, "MessageBody")
+    if body == "":
+        raise missing("MessageBody")
     return SendRequest(
-        body=required_string(params, "MessageBody"),
+        body=body,
         delay_seconds=integer(params, "DelaySeconds", DELAY_SECONDS),
         attributes=message_attributes(params, "MessageAttributes"),
         system_attributes=message_attributes(params, "MessageSystemAttributes"),
         group_id=string(params, "MessageGroupId"),
         dedup_id=string(params, "MessageDeduplicationId"),
+        trace_header=trace_header or None,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from emulator.sqs.engine import Delivery, SendResult
 from emulator.sqs.errors import SqsError
-from emulator.sqs.messages import AttributeValue, md5_of_attributes
+from emulator.sqs.messages import AttributeValue, md5_of_attributes, select_attributes
 
 Reply = dict[str, Any]
 
@@ -71,19 +71,12 @@ def message_reply(delivery: Delivery, system: set[str], wanted: list[str]) -> Re
         if chosen:
             reply["Attributes"] = chosen
     if wanted and m.attributes:
-        if "All" in wanted or ".*" in wanted:
-            selected = dict(m.attributes)
-        else:
-            prefixes = tuple(w[:-1] for w in wanted if w.endswith(".*"))
-            exact = set(wanted)
-            selected = {
-                k: v
-                for k, v in m.attributes.items()
-                if k in exact or (prefixes and k.startswith(prefixes))
-            }
+        selected = select_attributes(m.attributes, wanted)
         if selected:
             reply["MD5OfMessageAttributes"] = md5_of_attributes(selected)
             reply["MessageAttributes"] = attribute_reply(selected)
+        elif selected is not None:
+            reply["MessageAttributes"] = {}  # names that match none: AWS sends an empty map
     return reply
 
 

@@ -12,11 +12,13 @@ import asyncio
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
+from functools import partial
 
+from emulator.sqs import admin_actions
 from emulator.sqs import params as read
 from emulator.sqs.batch import run_batch
 from emulator.sqs.engine import SendRequest, SqsEngine
-from emulator.sqs.errors import SqsError, invalid_value
+from emulator.sqs.errors import SqsError, in_batch, invalid_value
 from emulator.sqs.limits import (
     MAX_NUMBER_OF_MESSAGES,
     MAX_RESULTS,
@@ -28,6 +30,9 @@ from emulator.sqs.messages import message_size
 from emulator.sqs.params import Params
 from emulator.sqs.replies import Reply, message_reply, send_reply
 from emulator.waiting import sleep_or_wake
+
+# The actions that keep a request's X-Amzn-Trace-Id as the AWSTraceHeader of what they send.
+_TRACED = frozenset({"SendMessage", "SendMessageBatch"})
 
 
 def _check_batch_size(requests: list[SendRequest]) -> None:
@@ -59,13 +64,20 @@ class SqsService:
             "ListQueueTags": self.list_queue_tags,
             "ListDeadLetterSourceQueues": self.list_dead_letter_source_queues,
         }
+        # AddPermission, RemovePermission and the message move task actions
+        self.actions.update(admin_actions.actions(engine))
 
-    async def call(self, action: str, params: Params, base_url: str) -> Reply:
+    async def call(
+        self, action: str, params: Params, base_url: str, *, trace_header: str | None = None
+    ) -> Reply:
         """Runs one action; every store write it makes is one transaction. ReceiveMessage opens
-        its own per attempt, so a long poll holds none while it waits."""
+        its own per attempt, so a long poll holds none while it waits. ``trace_header`` is the
+        request's X-Ray header, which only the send actions keep."""
         handler = self.actions.get(action)
         if handler is None:
             raise SqsError("InvalidAction", f"The action {action} is not valid for this endpoint.")
+        if trace_header and action in _TRACED:
+            handler = partial(handler, trace_header=trace_header)
         if action == "ReceiveMessage":
             return await self.receive_message(params, base_url)
         with self.engine.store.transaction():
@@ -107,6 +119,10 @@ class SqsService:
         if token:
             try:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
+                # only a token this emulator issued: lenient base64 reads "!!!" as "", which
+                # would silently start the listing again
+                if base64.urlsafe_b64encode(after.encode()).decode() != token:
+                    raise ValueError(token)
             except (binascii.Error, UnicodeDecodeError, ValueError):
                 raise invalid_value("NextToken", token, "Invalid token.") from None
             start = next((i for i, n in enumerate(names) if n > after), len(names))
@@ -163,18 +179,35 @@ class SqsService:
 
     # -- messages -------------------------------------------------------------------------
 
-    def send_message(self, params: Params, base_url: str) -> Reply:
+    def send_message(self, params: Params, base_url: str, trace_header: str | None = None) -> Reply:
         name = read.queue_name(params)
-        return send_reply(self.engine.send(name, read.send_request(params)))
+        return send_reply(self.engine.send(name, read.send_request(params, trace_header)))
 
-    def send_message_batch(self, params: Params, base_url: str) -> Reply:
+    def send_message_batch(
+        self, params: Params, base_url: str, trace_header: str | None = None
+    ) -> Reply:
+        """The X-Ray header goes to every entry. An entry's error reads as AWS words it in a
+        batch, which for some messages differs from the single call."""
         name = self._existing_queue(params)
 
+        def read_entry(entry: Params) -> SendRequest:
+            try:
+                return read.send_request(entry, trace_header)
+            except SqsError as error:
+                raise in_batch(error) from None
+
         def send(request: SendRequest) -> Reply:
-            return send_reply(self.engine.send(name, request))
+            try:
+                return send_reply(self.engine.send(name, request))
+            except SqsError as error:
+                raise in_batch(error) from None
+
+        def check(requests: list[SendRequest]) -> None:
+            _check_batch_size(requests)
+            self.engine.check_send_batch(name, requests)  # FIFO ids: the whole call fails
 
         entries = read.entries(params, "SendMessageBatchRequestEntry")
-        return run_batch(entries, read.send_request, send, check=_check_batch_size)
+        return run_batch(entries, read_entry, send, check=check)
 
     async def receive_message(self, params: Params, base_url: str) -> Reply:
         name = read.queue_name(params)

@@ -11,21 +11,28 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 TARGET_PREFIX = "AmazonSQS."
 
 
+def _unreadable(reason: str) -> SqsError:
+    """A body that is not a JSON object. AWS's JSON deserializer answers SerializationException,
+    whose query-compatible code is MalformedInput (the query protocol's deserializer error)."""
+    return SqsError("MalformedInput", f"The request body could not be read: {reason}")
+
+
 def decode(target: str, body: bytes) -> tuple[str, dict[str, Any]]:
     """(action, params) from ``X-Amz-Target`` and the body."""
     if not target.startswith(TARGET_PREFIX):
-        raise SqsError("UnknownOperationException", f"Unknown operation {target!r}.")
+        raise SqsError("UnknownOperationException", f"Unknown operation {target}.")
     action = target[len(TARGET_PREFIX) :]
     if not body.strip():
         return action, {}
     try:
         params = json.loads(body)
+    except RecursionError:
+        # json.loads gives up on deep nesting with RecursionError, which no ValueError catches.
+        raise _unreadable("it is nested too deeply.") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise SqsError(
-            "SerializationException", f"The request body is not valid JSON: {exc}"
-        ) from None
+        raise _unreadable(f"it is not valid JSON ({exc}).") from None
     if not isinstance(params, dict):
-        raise SqsError("SerializationException", "The request body must be a JSON object.")
+        raise _unreadable("it must be a JSON object.")
     return action, params
 
 
@@ -34,7 +41,9 @@ def encode(reply: dict[str, Any]) -> bytes:
 
 
 def encode_error(error: SqsError) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body. botocore takes the code from ``x-amzn-query-error`` when it is
+    there (the query protocol's code), else from ``__type`` after ``#``."""
     fault = "Sender" if error.sender_fault else "Receiver"
     headers = {"x-amzn-query-error": f"{error.query_code};{fault}", "Content-Type": CONTENT_TYPE}
-    body = {"__type": f"com.amazonaws.sqs#{error.shape}", "message": error.message}
+    body = {"__type": error.json_type, "message": error.message}
     return error.status, headers, encode(body)

@@ -256,7 +256,7 @@ def test_bad_parameters_get_aws_errors(sqs, queue_url):
         == 400
     )
     assert error_code(sqs.send_message, QueueUrl=queue_url, MessageBody="") == (
-        "InvalidParameterValue",
+        "MissingParameter",
         400,
     )
     assert error_code(sqs.send_message, QueueUrl=queue_url, MessageBody="\x00") == (
@@ -342,9 +342,9 @@ SIGNED = "AWS4-HMAC-SHA256 Credential=test/20261129/us-east-1/sqs/aws4_request, 
 @pytest.mark.parametrize(
     ("body", "target", "code"),
     [
-        (b"{not json", "AmazonSQS.ListQueues", "SerializationException"),
-        (b"[1,2]", "AmazonSQS.ListQueues", "SerializationException"),
-        (b"{}", "AmazonSQS.Explode", "InvalidAction"),
+        (b"{not json", "AmazonSQS.ListQueues", "MalformedInput"),
+        (b"[1,2]", "AmazonSQS.ListQueues", "MalformedInput"),
+        (b"{}", "AmazonSQS.Explode", "UnknownOperationException"),
         (b'{"QueueName": 5}', "AmazonSQS.CreateQueue", "InvalidParameterValue"),
         (
             b'{"QueueUrl": "/000000000000/typed", "MaxNumberOfMessages": "ten"}',
@@ -381,7 +381,7 @@ SIGNED = "AWS4-HMAC-SHA256 Credential=test/20261129/us-east-1/sqs/aws4_request, 
             "AmazonSQS.CreateQueue",
             "InvalidAttributeValue",
         ),
-        (b"\xff\xfe\xfd", "AmazonSQS.SendMessage", "SerializationException"),
+        (b"\xff\xfe\xfd", "AmazonSQS.SendMessage", "MalformedInput"),
     ],
 )
 def test_malformed_json_requests(emulator, sqs, body, target, code):
