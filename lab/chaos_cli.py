@@ -14,6 +14,7 @@ import click
 
 from lab import endpoints
 from lab.config import LabConfig
+from lab.targets.options import cloud_options
 
 CHAOS = "/_lab/chaos"
 CLOCK = "/_lab/clock"
@@ -92,6 +93,7 @@ def chaos() -> None:
 @click.option("--reorder", type=float, default=None, help="probability a receive skips ahead")
 @click.option("--delay", default=None, help="extra delay of each send, MIN-MAX seconds")
 @click.option("--sampling/--no-sampling", default=None, help="short polls return a sample")
+@cloud_options
 @click.pass_obj
 def chaos_on(config: LabConfig, queue: str | None, **effects: Any) -> None:
     """Switch the delivery model on (settings survive lab down / lab up)."""
@@ -102,6 +104,7 @@ def chaos_on(config: LabConfig, queue: str | None, **effects: Any) -> None:
 
 @chaos.command("off")
 @click.option("--queue", default=None, help="only this queue's own settings")
+@cloud_options
 @click.pass_obj
 def chaos_off(config: LabConfig, queue: str | None) -> None:
     """Switch the delivery model off: each message once, oldest first."""
@@ -111,6 +114,7 @@ def chaos_off(config: LabConfig, queue: str | None) -> None:
 
 
 @chaos.command("status")
+@cloud_options
 @click.pass_obj
 def chaos_status(config: LabConfig) -> None:
     """What the delivery model injects, on which queues."""
@@ -125,6 +129,7 @@ def chaos_status(config: LabConfig) -> None:
     default=None,
     help="how many times faster than real time the emulator's clock runs (1 to 100)",
 )
+@cloud_options
 @click.pass_obj
 def clock(config: LabConfig, speed: float | None) -> None:
     """Show or set the emulator's clock speed: at 20x the book's 120-second visibility

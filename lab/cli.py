@@ -9,14 +9,13 @@ import contextlib
 import importlib
 import shlex
 import sys
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import click
 
-from lab import runtime
+from lab import runtime, targets
 from lab.config import ConfigError, LabConfig
+from lab.targets import embedded
+from lab.targets.options import CONFIG_KEY, cloud_options
 
 # name -> "module:attribute" of the commands (and groups) kept in modules of their own
 COMMANDS = {
@@ -56,6 +55,35 @@ class LabGroup(click.Group):
         except runtime.LabError as exc:
             click.secho(f"lab: {exc}", fg="red", err=True)
             sys.exit(1)
+        except Exception as exc:
+            sentence = _unreachable_cloud(exc, ctx)
+            if sentence is None:
+                raise
+            click.secho(f"lab: {sentence}", fg="red", err=True)
+            sys.exit(1)
+
+
+def _unreachable_cloud(exc: Exception, ctx: click.Context) -> str | None:
+    """A cloud that does not answer, or AWS without credentials, in any command: one sentence
+    instead of boto3's traceback (botocore is only looked at if a command loaded it)."""
+    errors = sys.modules.get("botocore.exceptions")
+    if errors is None:
+        return None
+    config = ctx.meta.get(CONFIG_KEY) or ctx.find_object(LabConfig) or LabConfig()
+    if isinstance(exc, errors.NoCredentialsError):
+        return (
+            "no AWS credentials found: --target aws uses your own (aws configure, or "
+            "AWS_PROFILE / AWS_ACCESS_KEY_ID)"
+        )
+    if isinstance(exc, (errors.EndpointConnectionError, errors.ConnectTimeoutError)):
+        then = {
+            "lab": "start it with `lab up`",
+            "compose": "start it with `lab up --target compose`",
+            "localstack": "is LocalStack running? (lab status --target localstack)",
+            "aws": "is this machine online?",
+        }[config.target]
+        return f"the cloud does not answer at {config.endpoint}: {then}"
+    return None
 
 
 @click.group(cls=LabGroup)
@@ -77,11 +105,20 @@ def main(ctx: click.Context) -> None:
     help="then, when stdin and stdout are a terminal, open `lab tui` (what `make lab` does; "
     "in one process, the TUI loads while the local cloud starts)",
 )
+@click.option("--yes", is_flag=True, help="--target aws: create without asking first")
+@click.option(
+    "--dry-run", is_flag=True, help="--target aws: list what it would create, and create nothing"
+)
+@cloud_options
 @click.pass_context
-def up(ctx: click.Context, then_tui: bool) -> None:
-    """Start the local cloud (and everything the lab runs on it)."""
+def up(ctx: click.Context, then_tui: bool, yes: bool, dry_run: bool) -> None:
+    """Start the lab's cloud and create what the chapter runs on it (the local cloud unless
+    --target says otherwise).
+
+    With --target aws it says what it creates and what that costs, and asks first."""
     tui = then_tui and sys.stdin.isatty() and sys.stdout.isatty()
-    bring_up(ctx.obj, preload=_load_tui if tui else None)
+    costly = _costly_options(ctx.obj, dry_run, yes=yes)
+    targets.of(ctx.obj).up(ctx.obj, click.echo, _load_tui if tui else None, **costly)
     if tui:
         ctx.invoke(main.get_command(ctx, "tui"))  # type: ignore[arg-type]
 
@@ -94,99 +131,42 @@ def _load_tui() -> None:
         importlib.import_module("lab.tui.sources")
 
 
-def _clients(config: LabConfig) -> dict[str, Any]:
-    from lab import aws
-
-    return {name: aws.client(name, config) for name in ("sqs", "s3", "ec2", "elbv2")}
-
-
-def bring_up(config: LabConfig, preload: Callable[[], None] | None = None) -> None:
-    """The local cloud, then the chapter's resources on it, created through AWS APIs.
-
-    The emulator's start is the longest step, so it begins first; while it loads, the web
-    servers start and boto3 loads (then ``preload`` runs), on threads. What is printed, and in
-    which order, is as if each step waited for the one before."""
-    launched = runtime.launch_emulator(config)
-    from lab.lb import up as lbup
-    from lab.pages import service as pages
-    from lab.url2png import resources as url2png_resources
-
-    with ThreadPoolExecutor(4, thread_name_prefix="lab-up") as pool:
-        servers = pool.submit(lbup.start_web_servers, config)
-        sample_pages = pool.submit(pages.start, config)
-        clients = pool.submit(_clients, config)
-        if preload is not None:
-            pool.submit(preload)
-        try:
-            health = runtime.wait_for_emulator(config, launched)
-            click.echo(f"local cloud running at {config.endpoint} (state in {config.state_dir})")
-            click.echo("services: " + ", ".join(health["services"]))
-            made = clients.result()
-            resources = url2png_resources.ensure(config, made["sqs"], made["s3"])
-            click.echo(url2png_resources.summary(resources))
-            click.echo(
-                f"sample pages at {config.pages_url}/ ({sample_pages.result()}; "
-                "lab url2png pages lists them)"
-            )
-        except BaseException:
-            _stop_started(config, servers)
-            raise
-        click.echo("point any AWS client at it with:  eval $(lab env)")
-        lbup.bring_up(config, click.echo, servers.result(), (made["ec2"], made["elbv2"]))
-
-
-def _stop_started(config: LabConfig, servers: Any) -> None:
-    """A step before the web servers' line failed: stop the servers this call started early
-    (beside the emulator), as if it had not come to them yet."""
-    from lab.web import fleet
-
-    try:
-        outcomes = servers.result()
-    except runtime.LabError:
-        return
-    for spec in fleet.lab_specs(config):
-        if outcomes.get(spec.ip) == fleet.STARTED:
-            fleet.stop(config, spec)
+def _costly_options(config: LabConfig, dry_run: bool, **more: bool) -> dict[str, bool]:
+    """``--dry-run`` (and ``--yes``) are for real AWS, the one target that costs money."""
+    if config.target == "aws":
+        return {"dry_run": dry_run, **more}
+    if dry_run:
+        raise runtime.LabError(
+            f"--dry-run is for --target aws, where resources cost money; on {config.target} "
+            "nothing is billed, so just run it"
+        )
+    return {}
 
 
 @main.command()
+@click.option(
+    "--dry-run", is_flag=True, help="--target aws: list what it would delete, and delete nothing"
+)
+@cloud_options
 @click.pass_obj
-def down(config: LabConfig) -> None:
-    """Stop everything `lab up` started. State stays in the state folder."""
-    stopped = _stop_all(config)
-    click.echo("local cloud stopped" if stopped else "local cloud was not running")
+def down(config: LabConfig, dry_run: bool) -> None:
+    """Stop everything `lab up` started (the local cloud's state stays in the state folder).
 
-
-def _stop_all(config: LabConfig) -> bool:
-    """What ``lab up`` started, stopped (web servers, sample pages, the emulator); whether
-    the emulator was running."""
-    from lab.lb import up as lbup
-    from lab.pages import service as pages
-
-    lbup.bring_down(config, click.echo)
-    if pages.stop(config):
-        click.echo("sample pages stopped")
-    return runtime.stop(config, "emulator")
+    With --target aws: delete what `lab up --target aws` made, and nothing else."""
+    targets.of(config).down(config, click.echo, **_costly_options(config, dry_run))
 
 
 @main.command()
+@cloud_options
 @click.pass_obj
 def status(config: LabConfig) -> None:
-    """Say what is running."""
-    health = runtime.emulator_health(config)
-    if not health:
-        click.echo(f"local cloud: not running (expected at {config.endpoint})")
+    """Say what is running (exit status 3 when the cloud is not)."""
+    if not targets.of(config).status(config, click.echo):
         sys.exit(3)
-    click.echo(f"local cloud: running at {config.endpoint}")
-    for name, state in health["services"].items():
-        click.echo(f"  {name:22} {state}")
-    speed = (health.get("clock") or {}).get("speed", 1)
-    click.echo(f"clock: {'real time' if speed == 1 else f'{speed:g}x faster (lab clock)'}")
-    on = (health.get("chaos") or {}).get("enabled")
-    click.echo(f"delivery model: {'on (lab chaos status)' if on else 'off'}")
 
 
 @main.command()
+@cloud_options
 @click.pass_obj
 def env(config: LabConfig) -> None:
     """Print the exports a shell needs: eval $(lab env)."""
@@ -201,9 +181,9 @@ def reset(config: LabConfig, yes: bool) -> None:
     """Empty the state folder: queues, messages, buckets, stacks. Restarts what was running."""
     if not yes:
         click.confirm(f"Delete everything in {config.state_dir}?", abort=True)
-    was_running = _stop_all(config)
+    was_running = embedded.down(config, click.echo)
     runtime.reset_state(config)
     click.echo(f"emptied {config.state_dir}")
     if was_running:
         click.echo("starting again, empty:")
-        bring_up(config)
+        embedded.up(config, click.echo)

@@ -43,8 +43,29 @@ def _allow_list(text: str) -> None:
     UrlPolicy.from_strings(text.split(","))
 
 
+TARGETS = ("lab", "compose", "localstack", "aws")
+
+
+def _url(text: str) -> None:
+    if text and not text.startswith(("http://", "https://")):
+        raise ValueError("is not an http:// or https:// URL")
+
+
 @dataclass(frozen=True)
 class LabConfig:
+    # Which cloud the lab runs on (lab/targets): the same commands, TUI and checkers on each.
+    target: str = setting(
+        "lab",
+        "where the lab's cloud runs: lab (the embedded emulator), compose (containers, "
+        "compose.yaml), localstack (a running LocalStack), aws (real AWS: costs money)",
+        choices=TARGETS,
+    )
+    endpoint_url: str = setting(
+        "",
+        "the cloud's AWS endpoint (empty: the target's own; http://HOST:PORT for lab and "
+        "compose, http://127.0.0.1:4566 for localstack, AWS's endpoints for aws)",
+        check=_url,
+    )
     # Where the local cloud is, and how it runs (passed to the emulator).
     host: str = _emulator("host")
     port: int = _emulator("port")
@@ -90,14 +111,14 @@ class LabConfig:
     )
     url2png_allow: str = setting(
         "loopback,private",
-        "addresses pages may reach: loopback, private, public, or CIDR blocks "
+        "addresses pages may reach besides public ones: loopback, private, or CIDR blocks "
         "(link-local and metadata addresses never)",
         check=_allow_list,
     )
     website_url: str = setting(
         "",
-        "website endpoint with {bucket} and {region} (empty: the emulator's, "
-        "http://BUCKET.s3-website.localhost:PORT)",
+        "website endpoint with {bucket} and {region} (empty: the target's own: "
+        "http://BUCKET.s3-website.localhost:PORT for lab, LocalStack's and AWS's forms)",
     )
     chromium: str = setting("", "browser the workers drive (empty: Debian's chromium)")
 
@@ -132,7 +153,26 @@ class LabConfig:
 
     @property
     def endpoint(self) -> str:
+        """Where the lab's AWS clients send their requests (for ``aws``: the region's public
+        endpoint, which boto3 finds itself; ``aws_endpoint_url`` is then None)."""
+        return self.aws_endpoint_url or f"https://sqs.{self.region}.amazonaws.com"
+
+    @property
+    def aws_endpoint_url(self) -> str | None:
+        """The ``endpoint_url`` of the lab's boto3 clients: None on real AWS."""
+        if self.endpoint_url:
+            return self.endpoint_url.rstrip("/")
+        if self.target == "aws":
+            return None
+        if self.target == "localstack":
+            return "http://127.0.0.1:4566"
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def has_lab_endpoints(self) -> bool:
+        """Whether the cloud is the lab's own emulator, with ``/_lab/`` (events, clock, the
+        delivery model): the embedded lab, and compose with its emulator profile."""
+        return self.target in ("lab", "compose")
 
     @property
     def log_dir(self) -> Path:
@@ -157,17 +197,36 @@ class LabConfig:
 
     def website_endpoint(self, bucket: str) -> str:
         """Where a browser reads the bucket's website: the embedded lab serves
-        ``BUCKET.s3-website.localhost:PORT`` (Chromium resolves ``*.localhost`` to loopback)."""
+        ``BUCKET.s3-website.localhost:PORT`` (Chromium resolves ``*.localhost`` to loopback);
+        LocalStack ``BUCKET.s3-website.localhost.localstack.cloud:PORT`` (a public name for
+        127.0.0.1), on its endpoint's port; AWS the region's website endpoint, whose separator
+        depends on the region (docs/aws-behaviour.md, section 6.1)."""
         if self.website_url:
             return self.website_url.format(bucket=bucket, region=self.region).rstrip("/")
+        if self.target == "localstack":
+            from urllib.parse import urlsplit
+
+            port = urlsplit(self.aws_endpoint_url or "").port or 4566
+            return f"http://{bucket}.s3-website.localhost.localstack.cloud:{port}"
+        if self.target == "aws":
+            # The Regions from before 2014 (and GovCloud West) have s3-website-REGION; the
+            # others s3-website.REGION (https://docs.aws.amazon.com/general/latest/gr/s3.html).
+            dash = {"us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2"}
+            dash |= {"ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1"}
+            sep = "-" if self.region in dash else "."
+            suffix = ".amazonaws.com.cn" if self.region.startswith("cn-") else ".amazonaws.com"
+            return f"http://{bucket}.s3-website{sep}{self.region}{suffix}"
         return f"http://{bucket}.s3-website.localhost:{self.port}"
 
     def aws_env(self) -> dict[str, str]:
-        """What a shell (or a child process) needs to reach the lab with any AWS client."""
+        """What a shell (or a child process) needs to reach the lab with any AWS client. On
+        real AWS only the region: the user's own credentials stay where they are."""
+        region = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        if self.target == "aws" and not self.endpoint_url:
+            return region
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
+            **region,
         }

@@ -12,6 +12,7 @@ import click
 
 from lab import events as stream
 from lab.config import LabConfig
+from lab.targets.options import cloud_options
 
 DEFAULT_LIMIT = 1000
 Show = Callable[[stream.Event], None]
@@ -89,6 +90,7 @@ def _follow(config: LabConfig, after: int, prefix: str, limit: int | None, show:
     metavar="N",
     help=f"stop after N events [default: {DEFAULT_LIMIT:,}; with --follow: none]",
 )
+@cloud_options
 @click.pass_obj
 def events(
     config: LabConfig,

@@ -14,11 +14,13 @@ import click
 from emulator.config import CHECKOUT
 from lab.config import LabConfig
 from lab.runtime import LabError, child_env
+from lab.targets.options import cloud_options
 
 
 @click.command("notebook")
 @click.option("--port", type=click.IntRange(1, 65535), default=8888, show_default=True)
 @click.option("--browser/--no-browser", default=False, show_default=True, help="open a browser")
+@cloud_options
 @click.pass_obj
 def notebook(config: LabConfig, port: int, browser: bool) -> None:
     """Jupyter on 127.0.0.1 with exercises/ and notebooks/ (a token in the URL it prints;

@@ -7,6 +7,7 @@ import json
 import click
 
 from lab.config import LabConfig
+from lab.targets.options import cloud_options
 
 
 @click.group("exercise")
@@ -28,6 +29,7 @@ def list_() -> None:
 
 @exercise.command("start")
 @click.argument("number", type=int)
+@cloud_options
 @click.pass_obj
 def start(config: LabConfig, number: int) -> None:
     """Put the lab in exercise NUMBER's starting state (undoing the previous one)."""
@@ -44,6 +46,7 @@ def start(config: LabConfig, number: int) -> None:
 @click.argument("number", type=int)
 @click.option("--json", "as_json", is_flag=True, help="the report as JSON, with points")
 @click.option("--verbose", is_flag=True, help="a checker's own error with its traceback")
+@cloud_options
 @click.pass_obj
 def check(config: LabConfig, number: int, as_json: bool, verbose: bool) -> None:
     """Check exercise NUMBER: one line per check, exit status 0 only when all hold."""

@@ -20,6 +20,7 @@ def start(number: int, config: LabConfig | None = None, say: Callable[[str], Non
     does as it goes."""
     config = config or LabConfig.from_env()
     chosen = exercise(number)
+    _runs_here(chosen, config)
     previous = load_started(config)
     if previous is not None and previous.number != number:
         try:  # best effort: a failure is said, not raised
@@ -46,6 +47,7 @@ def check(
     the checker does meanwhile, when it acts on the lab itself)."""
     config = config or LabConfig.from_env()
     chosen = exercise(number)
+    _runs_here(chosen, config)
     started = load_started(config)
     lab = Lab(config, started if started and started.number == number else None, say)
     grader = Grader()
@@ -61,6 +63,17 @@ def check(
         else:
             stopped += f"; lab check {number} --verbose shows where"
     return Report(number, _title(chosen), grader.outcomes, stopped)
+
+
+def _runs_here(chosen: Exercise, config: LabConfig) -> None:
+    """On LocalStack or AWS, an exercise whose checker needs the lab's own cloud is refused in
+    one sentence, rather than failing check after check for want of what is not there."""
+    if config.target in ("localstack", "aws") and config.target not in chosen.runs_on:
+        raise LabError(
+            f"exercise {chosen.number} does not run on {config.target}: its checker needs the "
+            "lab's own cloud (its load balancer, web servers, event stream or delivery model), "
+            f"so do it there (lab up, then lab check {chosen.number})"
+        )
 
 
 def _title(found: Exercise) -> str:

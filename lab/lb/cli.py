@@ -17,6 +17,7 @@ from lab.lb import hits as lbhits
 from lab.lb import nginx as lbnginx
 from lab.lb import stack as lbstack
 from lab.lb import up as lbup
+from lab.targets.options import cloud_options
 
 
 def _stack(config: LabConfig) -> lbstack.Stack:
@@ -55,6 +56,7 @@ def lb() -> None:
 
 
 @lb.command()
+@cloud_options
 @click.pass_obj
 def up(config: LabConfig) -> None:
     """Start the web servers and create (or reuse) the ALB through the ELBv2 API."""
@@ -64,6 +66,7 @@ def up(config: LabConfig) -> None:
 
 @lb.command()
 @click.option("--engine", type=click.Choice(["alb", "nginx"]), default="alb", show_default=True)
+@cloud_options
 @click.pass_obj
 def url(config: LabConfig, engine: str) -> None:
     """Print the load balancer's URL."""
@@ -74,6 +77,7 @@ def url(config: LabConfig, engine: str) -> None:
 @click.option("-n", "count", type=click.IntRange(1, 100_000), default=12, show_default=True)
 @click.option("--url", "url_", help="any URL  [default: the engine's]")
 @click.option("--engine", type=click.Choice(["alb", "nginx"]), default="alb", show_default=True)
+@cloud_options
 @click.pass_obj
 def hit(config: LabConfig, count: int, url_: str | None, engine: str) -> None:
     """Send N requests; print which private IP answered each, and a count per IP."""
@@ -91,6 +95,7 @@ def hit(config: LabConfig, count: int, url_: str | None, engine: str) -> None:
 
 @lb.command()
 @click.option("--target-group", help="name or ARN  [default: the one behind lab-web]")
+@cloud_options
 @click.pass_obj
 def health(config: LabConfig, target_group: str | None) -> None:
     """Print DescribeTargetHealth: state, reason and description per target."""
@@ -168,6 +173,7 @@ def _report(site: lbnginx.Site) -> None:
 @_TG_OPTION
 @_LB_OPTION
 @_PORT_OPTION
+@cloud_options
 @click.pass_obj
 def nginx_start(
     config: LabConfig, target_group: str | None, load_balancer: str | None, port: int | None
@@ -185,6 +191,7 @@ def nginx_start(
 @_TG_OPTION
 @_LB_OPTION
 @_PORT_OPTION
+@cloud_options
 @click.pass_obj
 def nginx_reload(
     config: LabConfig, target_group: str | None, load_balancer: str | None, port: int | None
@@ -197,6 +204,7 @@ def nginx_reload(
 
 
 @nginx.command(name="stop")
+@cloud_options
 @click.pass_obj
 def nginx_stop(config: LabConfig) -> None:
     """Stop nginx."""
@@ -207,6 +215,7 @@ def nginx_stop(config: LabConfig) -> None:
 @_TG_OPTION
 @_LB_OPTION
 @_PORT_OPTION
+@cloud_options
 @click.pass_obj
 def nginx_config(
     config: LabConfig, target_group: str | None, load_balancer: str | None, port: int | None
@@ -216,6 +225,7 @@ def nginx_config(
 
 
 @nginx.command(name="status")
+@cloud_options
 @click.pass_obj
 def nginx_status(config: LabConfig) -> None:
     """Say whether nginx runs, and where."""

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lab import aws, runtime
 from lab.config import LabConfig
 from lab.stack import chapter
+from lab.targets.options import cloud_options
 
 
 def _name_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -91,6 +92,7 @@ def stack() -> None:
 @click.option("--wait-healthy", is_flag=True, help="wait until every instance is healthy")
 @click.option("--timeout", type=float, default=1800, show_default=True, help="seconds")
 @_name_option
+@cloud_options
 @click.pass_obj
 @_aws_errors
 def deploy(
@@ -133,6 +135,7 @@ def deploy(
 @click.option("--wait-healthy", is_flag=True, help="wait until every instance is healthy")
 @click.option("--timeout", type=float, default=600, show_default=True, help="seconds")
 @_name_option
+@cloud_options
 @click.pass_obj
 @_aws_errors
 def scale(config: LabConfig, instances: int, wait_healthy: bool, timeout: float, name: str) -> None:
@@ -157,6 +160,7 @@ def scale(config: LabConfig, instances: int, wait_healthy: bool, timeout: float,
 @stack.command()
 @click.option("--timeout", type=float, default=1800, show_default=True, help="seconds")
 @_name_option
+@cloud_options
 @click.pass_obj
 @_aws_errors
 def delete(config: LabConfig, timeout: float, name: str) -> None:
@@ -167,6 +171,7 @@ def delete(config: LabConfig, timeout: float, name: str) -> None:
 
 @stack.command()
 @_name_option
+@cloud_options
 @click.pass_obj
 @_aws_errors
 def status(config: LabConfig, name: str) -> None:

@@ -11,6 +11,7 @@ import click
 from lab import aws
 from lab.config import LabConfig
 from lab.runtime import LabError
+from lab.targets.options import cloud_options
 from lab.trace import stream
 from lab.trace.checker import QueueReport
 from lab.trace.words import as_dict, numbers, summary
@@ -52,6 +53,7 @@ def _queue_exists(config: LabConfig, name: str) -> bool:
     help="only events after id ID (`lab events` shows ids): one run of many",
 )
 @click.option("--json", "as_json", is_flag=True, help="the findings as JSON, one object a queue")
+@cloud_options
 @click.pass_obj
 def check(config: LabConfig, queue: str | None, since: int, as_json: bool) -> None:
     """Say what each queue delivered, from the emulator's event stream.

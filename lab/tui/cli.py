@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from lab.config import LabConfig
+from lab.targets.options import cloud_options
 
 
 @click.command("tui")
@@ -26,6 +27,7 @@ from lab.config import LabConfig
     show_default=True,
     help="with --replay: times faster than it happened",
 )
+@cloud_options
 @click.pass_obj
 def tui(config: LabConfig, replay: Path | None, speed: float) -> None:
     """The lab on one screen: queues, messages in flight, duplicates and reordering, workers,

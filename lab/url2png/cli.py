@@ -10,6 +10,7 @@ import click
 from lab import aws
 from lab.config import LabConfig
 from lab.runtime import LabError
+from lab.targets.options import cloud_options
 from lab.url2png import dlq as dead_letters
 from lab.url2png import records as rec
 from lab.url2png.producer import Producer
@@ -34,6 +35,7 @@ def url2png() -> None:
     is_flag=True,
     help="send even URLs no worker will render (to watch poison messages reach the DLQ)",
 )
+@cloud_options
 @click.pass_obj
 def submit(config: LabConfig, urls: tuple[str, ...], wait: bool, timeout: float, no_check: bool):
     """Queue URLS for rendering; print where each PNG will appear (section 15.2.4)."""
@@ -74,6 +76,7 @@ def submit(config: LabConfig, urls: tuple[str, ...], wait: bool, timeout: float,
 @url2png.command()
 @click.argument("job_ids", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per job")
+@cloud_options
 @click.pass_obj
 def status(config: LabConfig, job_ids: tuple[str, ...], as_json: bool) -> None:
     """Say whether jobs are queued, in flight, done (with the PNG's URL) or failed (why).
@@ -99,6 +102,7 @@ def status(config: LabConfig, job_ids: tuple[str, ...], as_json: bool) -> None:
 @url2png.command()
 @click.option("--redrive", is_flag=True, help="send the messages back to the url2png queue")
 @click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@cloud_options
 @click.pass_obj
 def dlq(config: LabConfig, redrive: bool, limit: int) -> None:
     """List the dead-letter queue with the reason for each message; --redrive sends them back."""
@@ -124,6 +128,7 @@ def dlq(config: LabConfig, redrive: bool, limit: int) -> None:
 
 
 @url2png.command()
+@cloud_options
 @click.pass_obj
 def gallery(config: LabConfig) -> None:
     """Rebuild the bucket's index.html (workers do it themselves after uploads)."""
@@ -132,6 +137,7 @@ def gallery(config: LabConfig) -> None:
 
 
 @url2png.command()
+@cloud_options
 @click.pass_obj
 def pages(config: LabConfig) -> None:
     """List the sample pages `lab up` serves (nothing to render needs the internet)."""

@@ -16,6 +16,7 @@ import click
 
 from lab import aws
 from lab.config import LabConfig
+from lab.targets.options import cloud_options
 from lab.url2png.resources import lookup
 from lab.worker.loop import Worker, WorkerSettings
 from lab.worker.renderer import RENDERERS, Renderer, make_renderer
@@ -62,7 +63,8 @@ async def serve(
         max_receive=resources.max_receive,
         name=name,
     )
-    reporter = Reporter(config.endpoint, name)
+    # LocalStack answers 200 to any POST, so only the lab's own emulator gets reports.
+    reporter = Reporter(config.endpoint if config.has_lab_endpoints else None, name)
     worker = Worker(sqs, s3, renderer, settings, reporter=reporter)
     try:
         await renderer.start()
@@ -185,6 +187,7 @@ def _setup_logging(verbose: bool) -> None:
     help="keep the bucket's index.html current",
 )
 @click.option("-v", "--verbose", is_flag=True, help="debug logging")
+@cloud_options
 @click.pass_obj
 def worker(config: LabConfig, verbose: bool, **kwargs: object) -> None:
     """Render queued URLs to PNGs (section 15.2.5) until Ctrl-C.
