@@ -66,14 +66,17 @@ def check(
 
 
 def _runs_here(chosen: Exercise, config: LabConfig) -> None:
-    """On LocalStack or AWS, an exercise whose checker needs the lab's own cloud is refused in
-    one sentence, rather than failing check after check for want of what is not there."""
-    if config.target in ("localstack", "aws") and config.target not in chosen.runs_on:
-        raise LabError(
-            f"exercise {chosen.number} does not run on {config.target}: its checker needs the "
-            "lab's own cloud (its load balancer, web servers, event stream or delivery model), "
-            f"so do it there (lab up, then lab check {chosen.number})"
-        )
+    """On a cloud the exercise's checker was not built for (its ``RUNS_ON``), the exercise is
+    refused in one sentence, rather than failing check after check for want of what is not
+    there."""
+    if config.target == "lab" or config.target in chosen.runs_on:
+        return
+    where = " and ".join(chosen.runs_on)
+    raise LabError(
+        f"exercise {chosen.number} does not run on {config.target}: its checker needs what "
+        f"only {where} has (the lab's load balancer, web servers, event stream or delivery "
+        f"model), so do it there (lab up, then lab check {chosen.number})"
+    )
 
 
 def _title(found: Exercise) -> str:

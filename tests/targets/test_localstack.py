@@ -213,13 +213,14 @@ def test_the_tui_shows_the_queues_and_greys_what_needs_the_lab(
     ok(run_lab(env, "down", "--target", "localstack", "--endpoint", localstack.endpoint))
 
 
-@pytest.mark.parametrize("number", range(1, 10))
+@pytest.mark.parametrize("number", (1, 2, 3, 4, 6, 7, 8))  # 5 and 9 run there
 def test_an_exercise_that_needs_the_lab_says_so_in_one_sentence(
     tmp_path: Path, number: int
 ) -> None:
-    """None of the nine checkers runs on LocalStack as it stands: 1-4 need the load balancer,
-    5-9 read the lab's event stream (and 6-8 its delivery model). The refusal comes before
-    the checker touches the cloud, so no LocalStack is needed to see it."""
+    """Seven of the nine checkers do not run on LocalStack: 1-4 need the load balancer, 6-8
+    the lab's delivery model and event stream (5 and 9 read SQS and S3 there:
+    test_localstack_exercises.py). The refusal comes before the checker touches the cloud, so
+    no LocalStack is needed to see it."""
     env = lab_env(tmp_path, LAB_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
     for args in (("check", str(number)), ("exercise", "start", str(number))):
         line = one_sentence(run_lab(env, *args, "--target", "localstack"))
