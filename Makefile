@@ -12,6 +12,11 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := chromium nginx-light fonts-dejavu-core sqlite3
 # What the benchmarks drive besides the lab: wrk, the load generator of bench/alb_vs_nginx.
 BENCH_PACKAGES := wrk
+# The lab in containers (compose.yaml, lab up --target compose, tests/compose): podman as root
+# with runc (docker/containers.conf), catatonit for `init: true`, debootstrap for the base image
+# where no registry is reachable (docker/build-base.sh), Debian's docker-compose to validate
+# compose.yaml; podman-compose comes from PyPI (the dev extras).
+COMPOSE_PACKAGES := podman runc catatonit debootstrap docker-compose
 
 .PHONY: setup system lab test test-fast lint bench clean
 
@@ -48,6 +53,7 @@ $(STAMP): pyproject.toml
 lab: setup
 	$(BIN)/lab up --tui
 
+test: EXTRA_PACKAGES = $(COMPOSE_PACKAGES)
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "slow or not slow"
 

@@ -121,6 +121,12 @@ class LabConfig:
         "http://BUCKET.s3-website.localhost:PORT for lab, LocalStack's and AWS's forms)",
     )
     chromium: str = setting("", "browser the workers drive (empty: Debian's chromium)")
+    # The lab in containers (lab up --target compose, compose.yaml).
+    base_image: str = setting(
+        "docker.io/library/debian:bookworm-slim",
+        "base of the compose lab's images, a Debian bookworm image (where no registry answers: "
+        "localhost/debian-base, made by docker/build-base.sh)",
+    )
 
     def __post_init__(self) -> None:
         st.check_all(self, env_name)

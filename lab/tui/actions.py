@@ -5,7 +5,9 @@ documented endpoints (``lab chaos``, ``lab clock``), like the ``lab`` commands t
 
 Workers started here are ordinary ``lab worker`` processes in the background (their log in
 the state folder's ``logs/``), so a SIGKILL from the TUI does to them what it does to any
-worker: their message comes back when its visibility timeout runs out.
+worker: their message comes back when its visibility timeout runs out. On the compose target
+the workers and web servers are containers: the same keys kill a worker container and fail,
+slow, heal, stop or start a web container (``lab.targets.compose``).
 """
 
 from __future__ import annotations
@@ -90,29 +92,106 @@ def kill_worker(worker: WorkerView) -> str:
 
 
 @dataclass(frozen=True)
-class WebServer:
-    spec: fleet.ServerSpec
+class WorkerContainer:
+    """A worker container of the compose lab (its worker reports the container's host name)."""
+
+    index: int
+    name: str
     state: str
 
     @property
     def label(self) -> str:
-        return f"{self.spec.ip}:{self.spec.port}  {self.state}"
+        return f"{self.name}  {self.state}"
+
+
+def worker_containers(config: LabConfig) -> list[WorkerContainer]:
+    """The compose lab's running worker containers."""
+    from lab.targets import compose
+
+    return [
+        WorkerContainer(c.index, c.name, c.state)
+        for c in compose.containers(compose.find_engine(config))
+        if c.service == "worker" and c.up
+    ]
+
+
+def kill_worker_container(config: LabConfig, container: WorkerContainer) -> str:
+    from lab.targets import compose
+
+    compose.kill(config, "worker", container.index)
+    return (
+        f"killed container {container.name} (SIGKILL): whatever its worker held comes back when "
+        "the visibility timeout runs out"
+    )
+
+
+@dataclass(frozen=True)
+class WebServer:
+    """A web server: a process of the embedded lab (``spec``), or a compose lab's container
+    (``container``: its replica number)."""
+
+    ip: str
+    port: int
+    state: str
+    spec: fleet.ServerSpec | None = None
+    container: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.ip}:{self.port}  {self.state}"
 
 
 def web_servers(config: LabConfig) -> list[WebServer]:
+    if config.target == "compose":
+        from lab.targets import compose
+
+        return [
+            WebServer(c.ip or c.name, compose.WEB_PORT, c.health or c.state, container=c.index)
+            for c in compose.containers(compose.find_engine(config))
+            if c.service == "web"
+        ]
     return [
-        WebServer(spec, str(fleet.status(config, spec).get("state")))
+        WebServer(spec.ip, spec.port, str(fleet.status(config, spec).get("state")), spec=spec)
         for spec in fleet.known_specs(config)
     ]
 
 
-def web_control(server: WebServer, action: str) -> str:
-    """``fail`` (its health check answers 503), ``slow`` or ``heal``, as ``lab web`` does."""
+def web_control(config: LabConfig, server: WebServer, action: str) -> str:
+    """``fail`` (its health check answers 503), ``slow`` or ``heal``, as ``lab web`` does;
+    ``stop`` and ``start`` a server (a process, or a container)."""
+    if action in ("stop", "start"):
+        return _stop_or_start(config, server, action)
     command: dict[str, object] = {"action": action}
     if action == "slow":
         command["ms"] = SLOW_MS
-    state = fleet.control(server.spec, command)
-    return f"web server {server.spec.ip}: {state.get('state')}"
+    if server.container is not None:
+        from lab.targets import compose
+
+        state = compose.control(config, server.container, command)
+    else:
+        assert server.spec is not None
+        state = fleet.control(server.spec, command)
+    return f"web server {server.ip}: {state.get('state')}"
+
+
+def _stop_or_start(config: LabConfig, server: WebServer, action: str) -> str:
+    if server.container is not None:
+        from lab.targets import compose
+
+        change = compose.stop if action == "stop" else compose.start
+        after = change(config, "web", server.container)
+        if action == "stop":
+            return (
+                f"stopped web container {after.name} ({server.ip}): nginx sends its requests "
+                "to the others"
+            )
+        return f"started web container {after.name} again, at {after.ip or 'a new address'}"
+    assert server.spec is not None
+    if action == "stop":
+        fleet.stop(config, server.spec)
+        return f"stopped web server {server.ip}: its health checks fail, it leaves the rotation"
+    outcome = fleet.start(config, server.spec)
+    return f"web server {server.ip}: {outcome}"
 
 
 def queue_names(config: LabConfig) -> list[str]:

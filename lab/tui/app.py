@@ -78,6 +78,8 @@ class LabApp(App[None]):
         Binding("f", "web('fail')", "fail web"),
         Binding("l", "web('slow')", "slow web", show=False),
         Binding("h", "web('heal')", "heal web", show=False),
+        Binding("o", "web('stop')", "stop web", show=False),
+        Binding("b", "web('start')", "start web", show=False),
         Binding("c", "chaos", "chaos"),
         Binding("plus", "clock(1)", "faster", key_display="+"),
         Binding("minus", "clock(-1)", "slower", key_display="-"),
@@ -344,6 +346,12 @@ class LabApp(App[None]):
         self._run(lambda: actions.start_worker(config))
 
     def action_kill_worker(self) -> None:
+        config = self._config()
+        if config.target == "compose":
+            self._fetch_then(
+                lambda: actions.worker_containers(config), self._kill_a_worker_container
+            )
+            return
         workers = [w for w in self.view.workers.values() if actions.killable(w)]
         if not workers:
             self.notify("no running lab worker on this machine to kill (w starts one)")
@@ -363,6 +371,21 @@ class LabApp(App[None]):
             confirm=question,
         )
 
+    def _kill_a_worker_container(self, found: list[actions.WorkerContainer]) -> None:
+        if not found:
+            self.notify("no worker container runs (lab up --target compose starts two)")
+            return
+        config = self._config()
+        self._choose_then(
+            "Kill which worker container with SIGKILL?",
+            [(c.label, c) for c in found],
+            lambda c: actions.kill_worker_container(config, c),
+            confirm=lambda c: (
+                f"Kill container {c.name} with SIGKILL? What its worker holds comes back when "
+                "its visibility timeout runs out."
+            ),
+        )
+
     def action_web(self, action: str) -> None:
         config = self._config()
 
@@ -373,7 +396,7 @@ class LabApp(App[None]):
             self._choose_then(
                 f"Which web server should {action}?",
                 [(server.label, server) for server in servers],
-                lambda server: actions.web_control(server, action),
+                lambda server: actions.web_control(config, server, action),
             )
 
         self._fetch_then(lambda: actions.web_servers(config), choose)

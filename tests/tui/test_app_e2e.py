@@ -131,6 +131,15 @@ def test_a_student_session_on_the_whole_lab(tmp_path: Path) -> None:
             )
             await panels_agree()
 
+            await pilot.press("o", "down", "down", "enter")  # stop the third web server
+            await wait_until_async(
+                lambda: ("127.0.0.13", "unhealthy") in health_shown(), timeout=40
+            )
+            assert actions.web_servers(config)[2].state == "stopped"
+            await pilot.press("b", "down", "down", "enter")  # and start it again
+            await wait_until_async(lambda: ("127.0.0.13", "healthy") in health_shown(), timeout=40)
+            await panels_agree()
+
             await pilot.press("x", "enter")  # purge url2png: asks first
             await pilot.pause()
             await pilot.press("y")

@@ -19,8 +19,9 @@ HELP = """\
 | `p` | pause the display; events are still collected |
 | `s` | submit 5, 20 or 100 URLs of the load balancer, the sample pages or a slow page |
 | `w` | start a URL2PNG worker (`lab worker`, in the background) |
-| `k` | kill a worker with SIGKILL: watch its message come back (asks first) |
+| `k` | kill a worker with SIGKILL, its message comes back (asks; on compose: a container) |
 | `f` `l` `h` | fail, slow or heal a web server: watch its health checks |
+| `o` `b` | stop a web server, or start it again (on compose, a web container) |
 | `c` | the delivery model: a preset (classroom, realistic, duplicates, reordering) or off |
 | `+` `-` | the emulator's clock faster or slower |
 | `x` | purge a queue (asks first) |
