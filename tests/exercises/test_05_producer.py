@@ -14,47 +14,12 @@ from typing import Any
 import pytest
 
 from lab.config import LabConfig
-from lab.exercises.catalog import exercise
 from tests.exercises.conftest import failed, start
+from tests.exercises.producers import HEAD, OTHER_ID, PLAIN_BODY, RIGHT, STATUS, TEMPLATE
 from tests.support.lab import LAB, isolated_env, lab_down, run_lab
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs chromium")
-
-TEMPLATE = exercise(5).folder / "producer.template.py"
-HEAD = TEMPLATE.read_text().split("\n\ndef submit(")[0]  # imports, clients, png_url
-
-STATUS = """
-
-def status(job_id: str) -> str:
-    try:
-        s3.head_object(Bucket=BUCKET, Key=f"{job_id}.png")
-    except Exception:
-        return "pending"
-    return f"done: {png_url(job_id)}"
-"""
-RIGHT = """
-
-def submit(url: str) -> str:
-    job_id = str(uuid.uuid4())
-    sqs.send_message(QueueUrl=QUEUE_URL, MessageBody=json.dumps({"id": job_id, "url": url}))
-    return job_id
-"""
-PLAIN_BODY = """
-
-def submit(url: str) -> str:
-    job_id = str(uuid.uuid4())
-    sqs.send_message(QueueUrl=QUEUE_URL, MessageBody=url)
-    return job_id
-"""
-OTHER_ID = """
-
-def submit(url: str) -> str:
-    sqs.send_message(
-        QueueUrl=QUEUE_URL, MessageBody=json.dumps({"id": str(uuid.uuid4()), "url": url})
-    )
-    return str(uuid.uuid4())
-"""
 
 
 @pytest.fixture(scope="module")

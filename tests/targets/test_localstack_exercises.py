@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from lab.exercises.catalog import exercise
+from tests.exercises.producers import HEAD, OTHER_ID, PLAIN_BODY, RIGHT, STATUS, TEMPLATE
 from tests.support.lab import WEB_IPS
 from tests.support.ports import free_port
 from tests.support.waiting import wait_until
@@ -36,39 +36,6 @@ def checker_run(test: F) -> F:
     return pytest.mark.timeout(900)(test)
 
 
-TEMPLATE = exercise(5).folder / "producer.template.py"
-HEAD = TEMPLATE.read_text().split("\n\ndef submit(")[0]  # imports, clients, png_url
-STATUS = """
-
-def status(job_id: str) -> str:
-    try:
-        s3.head_object(Bucket=BUCKET, Key=f"{job_id}.png")
-    except Exception:
-        return "pending"
-    return f"done: {png_url(job_id)}"
-"""
-RIGHT = """
-
-def submit(url: str) -> str:
-    job_id = str(uuid.uuid4())
-    sqs.send_message(QueueUrl=QUEUE_URL, MessageBody=json.dumps({"id": job_id, "url": url}))
-    return job_id
-"""
-PLAIN_BODY = """
-
-def submit(url: str) -> str:
-    job_id = str(uuid.uuid4())
-    sqs.send_message(QueueUrl=QUEUE_URL, MessageBody=url)
-    return job_id
-"""
-OTHER_ID = """
-
-def submit(url: str) -> str:
-    sqs.send_message(
-        QueueUrl=QUEUE_URL, MessageBody=json.dumps({"id": str(uuid.uuid4()), "url": url})
-    )
-    return str(uuid.uuid4())
-"""
 AFTER_WORKER = [
     "the worker reads your id and URL from the message",
     "the worker renders the PNG",
