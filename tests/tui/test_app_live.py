@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from lab.chaos_cli import chaos_state, clock_state
@@ -91,6 +92,9 @@ def test_live_panels_equal_aws_and_the_keys_act_on_the_lab(
 def test_a_recording_of_the_live_stream_replays_into_the_same_panels(
     emulator: EmulatorProcess, tmp_path: Path
 ) -> None:
+    # the session's emulator has served every test before this one: record from here on
+    with urllib.request.urlopen(f"{emulator.endpoint}/_lab/events?limit=1") as reply:
+        mark = json.loads(reply.read())["last_id"]
     cloud = Url2PngCloud(emulator, tmp_path)
     for n in range(2):
         cloud.sqs.send_message(QueueUrl=cloud.resources.queue_url, MessageBody=f"body {n}")
@@ -98,7 +102,7 @@ def test_a_recording_of_the_live_stream_replays_into_the_same_panels(
     env.update(LAB_PORT=str(emulator.port), LAB_STATE_DIR=str(emulator.state_dir))
     recording = tmp_path / "rec.jsonl"
     done = subprocess.run(
-        [LAB, "events", "--record", str(recording), "--limit", "10000"],
+        [LAB, "events", "--record", str(recording), "--after", str(mark), "--limit", "10000"],
         env=env,
         capture_output=True,
         text=True,
